@@ -1,0 +1,134 @@
+/**
+ * The CLI's view of the outside world: arguments, environment, standard streams and exit
+ * codes. Commands receive a {@link CliIo} instead of touching `process` so that script tests run
+ * them in-process with captured output, and so the error-to-exit-code mapping lives in one place.
+ */
+
+import { readFile } from 'node:fs/promises';
+import { type ErrorCode, isVouchError, tooLarge } from '../../core/errors.ts';
+
+/** CliIo is everything a command may read from or write to besides files it names. */
+export interface CliIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** readStdin returns all of standard input, at most `limit` bytes, or throws `too-large`. */
+  readStdin(limit: number): Promise<Uint8Array>;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** isTerminal reports whether standard input is an interactive terminal (for prompts). */
+  readonly stdinIsTerminal: boolean;
+}
+
+/** Command is one `vouch` subcommand (or a group such as `key` with its own subcommands). */
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  /** usage is the full help text printed by `vouch <name> --help`. */
+  readonly usage: string;
+  /** run executes the command and returns its exit code; thrown VouchErrors are printed by main. */
+  run(args: readonly string[], io: CliIo): Promise<number>;
+}
+
+/** ExitCode values are stable and documented in `vouch --help`. */
+export const exitCodes = Object.freeze({
+  ok: 0,
+  /** A check ran and failed (a signature, proof or policy did not verify). */
+  verificationFailed: 1,
+  /** The command line or an input file was wrong. */
+  usage: 2,
+  /** A key could not be loaded or unlocked. */
+  key: 3,
+  /** A dependency was unavailable, or a conflict or pushback that a retry may fix. */
+  unavailable: 4,
+  /** An internal error: a bug in Vouch. */
+  internal: 70,
+});
+
+const exitCodeByErrorCode: Record<ErrorCode, number> = {
+  malformed: exitCodes.usage,
+  'too-large': exitCodes.usage,
+  'invalid-argument': exitCodes.usage,
+  'bad-signature': exitCodes.verificationFailed,
+  'no-trusted-signature': exitCodes.verificationFailed,
+  'bad-proof': exitCodes.verificationFailed,
+  'bad-digest': exitCodes.verificationFailed,
+  'policy-unmet': exitCodes.verificationFailed,
+  'bad-key': exitCodes.key,
+  'wrong-passphrase': exitCodes.key,
+  conflict: exitCodes.unavailable,
+  'not-found': exitCodes.usage,
+  pushback: exitCodes.unavailable,
+  unavailable: exitCodes.unavailable,
+  invariant: exitCodes.internal,
+};
+
+/**
+ * reportError prints a thrown value the way users should see it (one line, no stack trace for
+ * expected errors) and returns the exit code. Unexpected errors print their stack only when
+ * `VOUCH_DEBUG` is set, since a stack is noise to users and may leak paths.
+ */
+export function reportError(error: unknown, io: CliIo): number {
+  if (isVouchError(error)) {
+    const field = error.details.field === undefined ? '' : ` (${error.details.field})`;
+    io.stderr(`vouch: ${error.message}${field}\n`);
+    return exitCodeByErrorCode[error.code];
+  }
+  if (isNodeSystemError(error)) {
+    io.stderr(
+      `vouch: ${error.syscall ?? 'I/O'} failed: ${error.code}${error.path ? ` ${error.path}` : ''}\n`,
+    );
+    return exitCodes.unavailable;
+  }
+  io.stderr('vouch: internal error (set VOUCH_DEBUG=1 for details)\n');
+  if (io.env.VOUCH_DEBUG)
+    io.stderr(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return exitCodes.internal;
+}
+
+interface NodeSystemError {
+  code: string;
+  syscall?: string;
+  path?: string;
+}
+
+function isNodeSystemError(error: unknown): error is NodeSystemError {
+  const code: unknown = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
+}
+
+/** processIo returns the real process's {@link CliIo}. */
+export function processIo(): CliIo {
+  return {
+    env: process.env,
+    stdinIsTerminal: process.stdin.isTTY === true,
+    async readStdin(limit: number): Promise<Uint8Array> {
+      return readLimited(process.stdin, limit);
+    },
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  };
+}
+
+/** readInput reads a named file, or standard input when `path` is undefined or `-`, bounded by `limit`. */
+export async function readInput(path: string | undefined, io: CliIo, limit: number): Promise<Uint8Array> {
+  if (path === undefined || path === '-') return io.readStdin(limit);
+  const bytes = await readFile(path);
+  if (bytes.length > limit) throw tooLarge(`input file ${path}`, limit);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+async function readLimited(stream: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.length;
+    if (total > limit) throw tooLarge('standard input', limit);
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
