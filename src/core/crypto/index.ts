@@ -1,5 +1,21 @@
 /** The cryptography of core: hashes, key pairs, signers and verifiers. The only core module with Node imports. */
+
+export { ed25519Pkcs8FromSeed, ed25519SeedFromPkcs8, ed25519SeedLength } from './ed25519-seed.ts';
 export { sha256, sha512 } from './hash.ts';
+export {
+  assertKeyName,
+  defaultScryptParams,
+  inspectKeyFile,
+  type KeyFileInfo,
+  keyFileMagic,
+  maxKeyFileSize,
+  type OpenedKeyFile,
+  openKeyFile,
+  type ScryptParams,
+  type SealOptions,
+  scryptLimits,
+  sealKeyFile,
+} from './keyfile.ts';
 export {
   createSigner,
   createVerifier,

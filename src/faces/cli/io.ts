@@ -5,7 +5,7 @@
  */
 
 import { readFile } from 'node:fs/promises';
-import { type ErrorCode, isVouchError, tooLarge } from '../../core/errors.ts';
+import { type ErrorCode, isVouchError, tooLarge, VouchError } from '../../core/errors.ts';
 
 /** CliIo is everything a command may read from or write to besides files it names. */
 export interface CliIo {
@@ -16,6 +16,12 @@ export interface CliIo {
   stderr(text: string): void;
   /** isTerminal reports whether standard input is an interactive terminal (for prompts). */
   readonly stdinIsTerminal: boolean;
+  /**
+   * readSecret shows `prompt` on standard error and reads one line from the terminal without
+   * echoing it (for passphrases). It is present only when standard input is a terminal, and
+   * rejects with `invalid-argument` when the user cancels (Ctrl-C, or Ctrl-D on an empty line).
+   */
+  readonly readSecret?: (prompt: string) => Promise<string>;
 }
 
 /** Command is one `vouch` subcommand (or a group such as `key` with its own subcommands). */
@@ -105,7 +111,63 @@ export function processIo(): CliIo {
     },
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
+    ...(process.stdin.isTTY === true ? { readSecret: terminalSecretReader() } : {}),
   };
+}
+
+/**
+ * terminalSecretReader returns a {@link CliIo.readSecret} for the process's terminal: raw mode,
+ * no echo, Backspace and Ctrl-U edit, Enter ends the line. Text typed (or pasted) after the Enter
+ * is kept for the next prompt, so a confirmation prompt sees it.
+ */
+function terminalSecretReader(): (prompt: string) => Promise<string> {
+  let pending = '';
+  return (prompt) =>
+    new Promise((resolve, reject) => {
+      const input = process.stdin;
+      const decoder = new TextDecoder();
+      let line = '';
+      let finished = false;
+      const finish = (error?: VouchError): void => {
+        finished = true;
+        input.off('data', onData);
+        input.setRawMode(false);
+        input.pause();
+        process.stderr.write('\n');
+        if (error === undefined) resolve(line);
+        else reject(error);
+      };
+      const consume = (text: string): void => {
+        for (let i = 0; i < text.length && !finished; i++) {
+          const c = text[i] as string;
+          if (c === '\r' || c === '\n') {
+            pending = text.slice(i + 1);
+            finish();
+          } else if (c === '\u0003') {
+            finish(new VouchError('invalid-argument', 'cancelled at the passphrase prompt'));
+          } else if (c === '\u0004') {
+            if (line === '') finish(new VouchError('invalid-argument', 'no passphrase entered'));
+          } else if (c === '\u007f' || c === '\b') {
+            line = Array.from(line).slice(0, -1).join('');
+          } else if (c === '\u0015') {
+            line = '';
+          } else if (c >= ' ') {
+            line += c;
+          }
+        }
+      };
+      const onData = (chunk: Uint8Array): void => consume(decoder.decode(chunk, { stream: true }));
+      // Raw mode first: a key typed before it would be echoed, and Ctrl-C would kill the process
+      // with the terminal possibly left in raw mode.
+      input.setRawMode(true);
+      process.stderr.write(prompt);
+      const typedAhead = pending;
+      pending = '';
+      consume(typedAhead);
+      if (finished) return;
+      input.on('data', onData);
+      input.resume();
+    });
 }
 
 /** readInput reads a named file, or standard input when `path` is undefined or `-`, bounded by `limit`. */

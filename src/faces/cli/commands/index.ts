@@ -1,5 +1,7 @@
 /** The table of `vouch` subcommands, in the order `vouch --help` lists them. */
 
 import type { Command } from '../io.ts';
+import { keyCommand } from './key.ts';
+import { noteCommand } from './note.ts';
 
-export const commands: readonly Command[] = [];
+export const commands: readonly Command[] = [keyCommand, noteCommand];
