@@ -50,6 +50,15 @@ export class MemoryBlobStore implements BlobStore {
     }
     if (outcome === 'fail-after') throw injected('put', key);
   }
+
+  /** publish replaces a mutable value (a log's `checkpoint` file), like FsBlobStore.publish. */
+  async publish(key: string, bytes: Uint8Array): Promise<void> {
+    assertBlobKey(key);
+    const outcome = this.faults('put', key);
+    if (outcome === 'fail-before') throw injected('publish', key);
+    this.blobs.set(key, new Uint8Array(bytes));
+    if (outcome === 'fail-after') throw injected('publish', key);
+  }
 }
 
 /** MemoryCasStore keeps cells in a Map. */

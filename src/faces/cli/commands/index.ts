@@ -2,6 +2,7 @@
 
 import type { Command } from '../io.ts';
 import { keyCommand } from './key.ts';
+import { logCommand } from './log.ts';
 import { noteCommand } from './note.ts';
 
-export const commands: readonly Command[] = [keyCommand, noteCommand];
+export const commands: readonly Command[] = [keyCommand, noteCommand, logCommand];

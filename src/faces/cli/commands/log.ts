@@ -1,0 +1,216 @@
+/**
+ * `vouch log`: create and run a transparency log (init, serve), add entries to one over HTTP
+ * (add), and check one as a client (verify, proof, check-proof; see log-client.ts). It only
+ * wires: the log is services/log, the HTTP face faces/http, the client clients/log.
+ */
+
+import { resolve } from 'node:path';
+import { VouchError } from '../../../core/errors.ts';
+import { createNoteSigner, formatVerifierKey } from '../../../core/note/index.ts';
+import { maxEntrySize } from '../../../core/tlog/entry-bundle.ts';
+import { initLogFolder, keyPathOf, LogService, readLogFolderConfig } from '../../../services/log/folder.ts';
+import { serve } from '../../http/http.ts';
+import { createLogHandler } from '../../http/log.ts';
+import { parseCommandLine, quote, required } from '../args.ts';
+import { type CliIo, type Command, exitCodes, readInput } from '../io.ts';
+import { loadSigner } from '../load-key.ts';
+import {
+  logCheckProof,
+  logCheckProofUsage,
+  logProof,
+  logProofUsage,
+  logVerify,
+  logVerifyUsage,
+} from './log-client.ts';
+
+const initSynopsis =
+  'vouch log init --dir DIR --origin ORIGIN --key KEYFILE [--batch-size N] [--batch-age-ms MS] [--dedup]';
+const serveSynopsis = 'vouch log serve --dir DIR --listen HOST:PORT [--database-url URL]';
+const addSynopsis = 'vouch log add --log URL FILE...';
+
+const usage = `Usage:
+  ${initSynopsis}
+      Create a log in DIR: DIR/log.json (configuration), DIR/tiles/ (the public C2SP tiles,
+      entry bundles and checkpoint, servable by any web server) and DIR/state.db. The key's name
+      must equal ORIGIN. Prints the log's verifier key.
+  ${serveSynopsis}
+      Serve the log: the C2SP tlog-tiles read API (GET checkpoint, tile/...) and POST add.
+      With --database-url (or DATABASE_URL), the sequencing state lives in PostgreSQL and
+      several servers may run: one sequences, the others serve reads and wait for its lease.
+  ${addSynopsis}
+      Add each FILE (or - for standard input) as one entry and print one JSON line per entry
+      with its index, once the log has durably integrated it under a signed checkpoint.
+${logVerifyUsage}${logProofUsage}${logCheckProofUsage}`;
+
+async function init(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandLine('log init', initSynopsis, args, {
+    dir: { type: 'string' },
+    origin: { type: 'string' },
+    key: { type: 'string' },
+    'batch-size': { type: 'string' },
+    'batch-age-ms': { type: 'string' },
+    dedup: { type: 'boolean' },
+  });
+  const dir = required('log init', initSynopsis, values.dir, '--dir');
+  const origin = required('log init', initSynopsis, values.origin, '--origin');
+  const keyPath = resolve(required('log init', initSynopsis, values.key, '--key'));
+  const signer = await loadSigner(keyPath, io);
+  if (signer.name !== origin) {
+    throw new VouchError(
+      'invalid-argument',
+      `log init: the key is named ${quote(signer.name)}; a log key's name must equal its origin`,
+    );
+  }
+  const noteSigner = createNoteSigner(signer);
+  const vkey = formatVerifierKey(noteSigner);
+  await initLogFolder(dir, {
+    origin,
+    key: keyPath,
+    vkey,
+    ...(values['batch-size'] === undefined
+      ? {}
+      : { batchSize: integer(values['batch-size'], '--batch-size') }),
+    ...(values['batch-age-ms'] === undefined
+      ? {}
+      : { batchAgeMs: integer(values['batch-age-ms'], '--batch-age-ms') }),
+    ...(values.dedup === true ? { dedup: true } : {}),
+  });
+  // Opening the log once writes its empty, signed checkpoint, so the folder is servable at once.
+  const service = await LogService.start({ dir, signer: noteSigner });
+  await service.close();
+  io.stdout(`${vkey}\n`);
+  return exitCodes.ok;
+}
+
+async function serveLog(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandLine('log serve', serveSynopsis, args, {
+    dir: { type: 'string' },
+    listen: { type: 'string' },
+    'database-url': { type: 'string' },
+  });
+  const dir = required('log serve', serveSynopsis, values.dir, '--dir');
+  const { host, port } = parseListen(required('log serve', serveSynopsis, values.listen, '--listen'));
+  const databaseUrl =
+    typeof values['database-url'] === 'string' ? values['database-url'] : io.env.DATABASE_URL;
+  const config = await readLogFolderConfig(dir);
+  const signer = createNoteSigner(await loadSigner(keyPathOf(dir, config), io));
+  const logLine = (message: string): void =>
+    io.stderr(`${JSON.stringify({ time: new Date().toISOString(), msg: message })}\n`);
+  const service = await LogService.start({
+    dir,
+    signer,
+    log: logLine,
+    ...(databaseUrl === undefined || databaseUrl === '' ? {} : { databaseUrl }),
+  });
+  const server = await serve(createLogHandler({ files: service.files, log: () => service.log }), {
+    host,
+    port,
+    log: logLine,
+  });
+  logLine(`serving log ${config.origin} at ${server.url}/`);
+  await new Promise<void>((done) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  logLine('shutting down');
+  await server.close();
+  await service.close();
+  return exitCodes.ok;
+}
+
+async function add(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandLine(
+    'log add',
+    addSynopsis,
+    args,
+    { log: { type: 'string' } },
+    true,
+  );
+  const base = required('log add', addSynopsis, values.log, '--log');
+  if (positionals.length === 0)
+    throw new VouchError('invalid-argument', `log add: no FILE given (usage: ${addSynopsis})`);
+  const url = new URL('add', base.endsWith('/') ? base : `${base}/`);
+  for (const file of positionals) {
+    const entry = await readInput(file, io, maxEntrySize);
+    const ack = await postEntry(url, entry);
+    io.stdout(`${JSON.stringify({ file, index: ack.index, leafHash: ack.leafHash })}\n`);
+  }
+  return exitCodes.ok;
+}
+
+/** postEntry sends one entry, retrying a bounded number of times on 503 with Retry-After. */
+async function postEntry(url: URL, entry: Uint8Array): Promise<{ index: number; leafHash: string }> {
+  for (let attempt = 0; ; attempt++) {
+    let response: Response;
+    try {
+      response = await fetch(url, { method: 'POST', body: entry, signal: AbortSignal.timeout(60_000) });
+    } catch (cause) {
+      throw new VouchError('unavailable', `could not reach the log at ${url.origin}`, {}, { cause });
+    }
+    const text = (await response.text()).slice(0, 64 * 1024);
+    if (response.status === 200) {
+      const ack = JSON.parse(text) as { index?: unknown; leafHash?: unknown };
+      if (typeof ack.index !== 'number' || typeof ack.leafHash !== 'string') {
+        throw new VouchError('malformed', 'the log answered add with an unexpected body');
+      }
+      return { index: ack.index, leafHash: ack.leafHash };
+    }
+    if (response.status === 503 && attempt < 5) {
+      const wait = Math.min(10, Number(response.headers.get('retry-after') ?? '1') || 1);
+      await new Promise((done) => setTimeout(done, wait * 1000));
+      continue;
+    }
+    const reason = text.split('\n')[0]?.slice(0, 200) ?? '';
+    const code =
+      response.status === 413 ? 'too-large' : response.status < 500 ? 'invalid-argument' : 'unavailable';
+    throw new VouchError(code, `the log refused the entry (${response.status}): ${reason}`);
+  }
+}
+
+function parseListen(listen: string): { host: string; port: number } {
+  const match = /^(\[[0-9a-fA-F:]+\]|[^:[\]]+):(\d{1,5})$/.exec(listen);
+  const port = Number(match?.[2]);
+  if (match === null || port > 65535)
+    throw new VouchError('invalid-argument', `--listen must be HOST:PORT, not ${quote(listen)}`);
+  return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
+}
+
+function integer(value: unknown, flag: string): number {
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new VouchError('invalid-argument', `${flag} must be a whole number`);
+  }
+  return n;
+}
+
+/** logCommand is `vouch log`. */
+export const logCommand: Command = {
+  name: 'log',
+  summary: 'run a C2SP transparency log, add entries, verify a log and its proofs',
+  usage,
+  async run(args, io) {
+    const [sub, ...rest] = args;
+    switch (sub) {
+      case 'init':
+        return init(rest, io);
+      case 'serve':
+        return serveLog(rest, io);
+      case 'add':
+        return add(rest, io);
+      case 'verify':
+        return logVerify(rest, io);
+      case 'proof':
+        return logProof(rest, io);
+      case 'check-proof':
+        return logCheckProof(rest, io);
+      default:
+        io.stderr(usage);
+        return exitCodes.usage;
+    }
+  },
+};
