@@ -24,9 +24,18 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../../core/merkle/index.ts';
-import { createNoteSigner, formatNote, parseNote, signNote, verifierSet } from '../../core/note/index.ts';
+import {
+  addSignatures,
+  createNoteSigner,
+  formatNote,
+  formatVerifierKey,
+  parseNote,
+  signNote,
+  verifierSet,
+} from '../../core/note/index.ts';
 import { formatCheckpoint, parseCheckpoint } from '../../core/tlog/checkpoint.ts';
 import { createCosignatureVerifier, createCosigner } from '../../core/tlog/cosignature.ts';
+import { parsePolicy } from '../../core/tlog/policy.ts';
 import { checkTlogProof, formatTlogProof, parseTlogProof } from '../../core/tlog/proof.ts';
 import { formatTilePath, parseTilePath } from '../../core/tlog/tile-path.ts';
 import { planTileEdge, treeTiles } from '../../core/tlog/tiles.ts';
@@ -486,6 +495,68 @@ describe('tampering and faults fail closed', () => {
     );
     // The tlog-proof carries the cosignatures verbatim.
     assert.deepEqual((await client.proveInclusion(7n)).checkpoint, both);
+  });
+
+  test('a tlog-policy: the log key from the policy, and its witness quorum', async () => {
+    const note = parseNote(log.checkpoints.get(785n) as Uint8Array);
+    const witnesses = ['w1.example', 'w2.example', 'w3.example'].map((name) => {
+      const cosigner = createCosigner(keyFor(name).signer, { timestamp: 1_700_000_000n });
+      return { cosigner, vkey: formatVerifierKey(cosigner) };
+    });
+    const policy = parsePolicy(
+      toBytes(
+        `log ${log.vkey}\n${witnesses.map((w, i) => `witness w${i + 1} ${w.vkey}\n`).join('')}group two 2 w1 w2 w3\nquorum two\n`,
+      ),
+    );
+    const cosignedBy = async (indexes: number[]) =>
+      formatNote(
+        await addSignatures(
+          note,
+          indexes.map((i) => (witnesses[i] as (typeof witnesses)[0]).cosigner),
+        ),
+      );
+    const open = async (bytes: Uint8Array, opts: LogClientOptions) =>
+      LogClient.open(atCheckpoint(new FolderTileFetcher(log.dir), bytes), opts);
+
+    const client = await open(await cosignedBy([2, 0]), { policy });
+    assert.deepEqual(
+      client.cosigners.map((c) => [c.witness, c.timestamp]),
+      [
+        ['w1', 1_700_000_000n],
+        ['w3', 1_700_000_000n],
+      ],
+    );
+    await client.checkRoot();
+    assert.equal((await client.verifyLog()).entries, 785n);
+    assert.deepEqual((await LogClient.open(new FolderTileFetcher(log.dir), options(log))).cosigners, []);
+
+    await rejectsWith(
+      open(await cosignedBy([1]), { policy }),
+      'policy-unmet',
+      /needs 2 of its 3 members and has 1/,
+    );
+    await rejectsWith(
+      open(await cosignedBy([0, 1]), { policy, freshness: { now: 1_700_000_100n, maxAge: 60n } }),
+      'policy-unmet',
+      /\(stale\)/,
+    );
+    await rejectsWith(
+      open(await cosignedBy([0, 1]), { policy, origin: 'example.com/other' }),
+      'policy-unmet',
+      /origin/,
+    );
+    const withoutLog = formatNote({
+      text: note.text,
+      signatures: parseNote(await cosignedBy([0, 1, 2])).signatures.slice(1),
+    });
+    await rejectsWith(open(withoutLog, { policy }), 'no-trusted-signature');
+    const cosigned = await cosignedBy([0, 1]);
+    await rejectsWith(open(cosigned, { policy, logKey: log.logKey }), 'invalid-argument');
+    await rejectsWith(open(cosigned, {}), 'invalid-argument');
+    await rejectsWith(
+      open(cosigned, { ...options(log), freshness: { now: 0n, maxAge: 0n } }),
+      'invalid-argument',
+    );
   });
 
   test('a checkpoint the tiles do not support fails on the first read', async () => {

@@ -13,9 +13,13 @@
  * tiles of the checkpoint's own size are ever requested. Verified full tiles and bundles are
  * offered to the fetcher's `save`, and nothing else is.
  *
+ * The log is trusted in one of two ways: by its key alone (`logKey`, with optional further
+ * `cosigners` that are verified when present but never required), or by a C2SP tlog-policy
+ * (`policy`), which also requires its witness quorum — core/tlog/quorum.ts checks both, and the
+ * client then keeps the witnesses that counted in `cosigners`.
+ *
  * It does not follow the log: to move to a newer checkpoint, open a new client and call
- * {@link LogClient.checkConsistency} with the old checkpoint. Witness quorum policy is the
- * caller's: `note.verified` lists the cosigners that signed.
+ * {@link LogClient.checkConsistency} with the old checkpoint.
  */
 
 import { equalBytes } from '../../core/bytes/index.ts';
@@ -41,7 +45,9 @@ import {
   verifierSet,
 } from '../../core/note/index.ts';
 import { type Checkpoint, parseCheckpoint } from '../../core/tlog/checkpoint.ts';
+import type { Policy } from '../../core/tlog/policy.ts';
 import type { TlogProof } from '../../core/tlog/proof.ts';
+import { checkCheckpointPolicy, type Freshness, type PolicyCosignature } from '../../core/tlog/quorum.ts';
 import { entryBundleTile, formatTilePath, fullTileWidth, type HashTile } from '../../core/tlog/tile-path.ts';
 import { hashFromTile, planTileEdge, tileForCoordinate } from '../../core/tlog/tiles.ts';
 import { inOrderAhead } from './ahead.ts';
@@ -56,22 +62,34 @@ import {
 } from './tile-reader.ts';
 import { type LogVerification, type VerifyLogOptions, verifyLogTiles } from './verify-log.ts';
 
-/** LogClientOptions says which log to trust. */
+/** LogClientOptions says which log to trust: exactly one of `logKey` and `policy` is required. */
 export interface LogClientOptions {
   /** logKey verifies the log's own signature; a checkpoint without a valid one is rejected. */
-  readonly logKey: NoteVerifier;
-  /** origin is the checkpoint origin required (default: the log key's name, as the spec advises). */
+  readonly logKey?: NoteVerifier;
+  /**
+   * policy, instead of `logKey`, is a tlog-policy: a policy log whose key name is the
+   * checkpoint's origin must have signed, and the policy's witness quorum must be met.
+   */
+  readonly policy?: Policy;
+  /**
+   * origin is the checkpoint origin required. Default: the log key's name, as the spec advises;
+   * with a policy, any origin the policy lists a log for.
+   */
   readonly origin?: string;
-  /** cosigners are further trusted keys (witnesses): verified when they signed, never required. */
+  /** cosigners (with `logKey` only) are further trusted keys: verified when they signed, never required. */
   readonly cosigners?: readonly NoteVerifier[];
+  /** freshness (with `policy` only) stops witness cosignatures older than `maxAge` from counting. */
+  readonly freshness?: Freshness;
   /** maxCachedTiles bounds the verified full tiles kept in memory (default 256, 2 MiB). */
   readonly maxCachedTiles?: number;
 }
 
-/** OpenedCheckpoint is a checkpoint whose log signature and origin checked out. */
+/** OpenedCheckpoint is a checkpoint whose log signature, origin and (with a policy) quorum checked out. */
 export interface OpenedCheckpoint {
   readonly checkpoint: Checkpoint;
   readonly note: OpenedNote;
+  /** cosigners are the policy witnesses counted toward its quorum, in policy order; empty without a policy. */
+  readonly cosigners: readonly PolicyCosignature[];
 }
 
 /** LogEntry is one entry read from a log, with its index. */
@@ -83,11 +101,41 @@ export interface LogEntry {
 /**
  * openCheckpoint verifies a signed checkpoint note for `options`: signed by the log key (a known
  * key's bad signature is `bad-signature`; no log signature is `no-trusted-signature` even if a
- * cosigner signed), with the expected origin (`policy-unmet`), and for size 0 the empty root
- * (`bad-proof`). It returns the parsed checkpoint and the opened note.
+ * cosigner signed), with the expected origin (`policy-unmet`), with a policy its witness quorum
+ * (`policy-unmet` naming what is missing; see core/tlog/quorum.ts), and for size 0 the empty
+ * root (`bad-proof`). It returns the parsed checkpoint, the opened note and the witnesses that
+ * counted. Options that mix the two ways of trusting a log are `invalid-argument`.
  */
 export function openCheckpoint(bytes: Uint8Array, options: LogClientOptions): OpenedCheckpoint {
+  const opened =
+    options.policy === undefined ? openWithLogKey(bytes, options) : openWithPolicy(bytes, options);
+  const { checkpoint } = opened;
+  if (checkpoint.size === 0n && !equalBytes(checkpoint.root, emptyRoot())) {
+    throw new VouchError('bad-proof', 'the checkpoint of the empty log does not have the empty root', {
+      field: 'root',
+    });
+  }
+  return opened;
+}
+
+function openWithPolicy(bytes: Uint8Array, options: LogClientOptions): OpenedCheckpoint {
+  if (options.logKey !== undefined || options.cosigners !== undefined) {
+    throw new VouchError('invalid-argument', 'give either a log key (and cosigners) or a policy, not both');
+  }
+  const policy = options.policy as Policy;
+  const checked = checkCheckpointPolicy(bytes, policy, {
+    ...(options.origin === undefined ? {} : { origin: options.origin }),
+    ...(options.freshness === undefined ? {} : { freshness: options.freshness }),
+  });
+  return Object.freeze({ checkpoint: checked.checkpoint, note: checked.note, cosigners: checked.cosigners });
+}
+
+function openWithLogKey(bytes: Uint8Array, options: LogClientOptions): OpenedCheckpoint {
   const { logKey } = options;
+  if (logKey === undefined) throw new VouchError('invalid-argument', 'a log key or a policy is required');
+  if (options.freshness !== undefined) {
+    throw new VouchError('invalid-argument', "freshness applies to a policy's witnesses; give a policy");
+  }
   const keyName = `${logKey.name}+${formatKeyId(logKey.keyId)}`;
   let note: OpenedNote;
   try {
@@ -108,12 +156,7 @@ export function openCheckpoint(bytes: Uint8Array, options: LogClientOptions): Op
       { field: 'origin' },
     );
   }
-  if (checkpoint.size === 0n && !equalBytes(checkpoint.root, emptyRoot())) {
-    throw new VouchError('bad-proof', 'the checkpoint of the empty log does not have the empty root', {
-      field: 'root',
-    });
-  }
-  return Object.freeze({ checkpoint, note });
+  return Object.freeze({ checkpoint, note, cosigners: Object.freeze([]) });
 }
 
 /** LogClient reads one log at one verified checkpoint; see the module comment. */
@@ -122,6 +165,8 @@ export class LogClient {
   readonly checkpoint: Checkpoint;
   /** note is the opened checkpoint note; `note.verified` lists the log and any cosigners. */
   readonly note: OpenedNote;
+  /** cosigners are the policy witnesses that counted toward its quorum; empty without a policy. */
+  readonly cosigners: readonly PolicyCosignature[];
   readonly #signedCheckpoint: Uint8Array;
   readonly #fetcher: TileFetcher;
   readonly #maxCachedTiles: number;
@@ -133,6 +178,7 @@ export class LogClient {
     this.#signedCheckpoint = signed.slice();
     this.checkpoint = opened.checkpoint;
     this.note = opened.note;
+    this.cosigners = opened.cosigners;
     this.#maxCachedTiles = maxTiles;
   }
 

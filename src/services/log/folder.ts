@@ -16,7 +16,10 @@ import { isAbsolute, join } from 'node:path';
 import { toBytes } from '../../core/bytes/index.ts';
 import { VouchError } from '../../core/errors.ts';
 import { parseJson } from '../../core/json/index.ts';
-import type { NoteSigner } from '../../core/note/index.ts';
+import { formatVerifierKey, type NoteSigner } from '../../core/note/index.ts';
+import { createCosignatureVerifier } from '../../core/tlog/cosignature.ts';
+import { type Policy, parsePolicy } from '../../core/tlog/policy.ts';
+import { evaluateQuorum } from '../../core/tlog/quorum.ts';
 import type { CasCell } from '../../storage/cas.ts';
 import { FsBlobStore } from '../../storage/fs/blob.ts';
 import { mkdirDurable, writeFileDurable } from '../../storage/fs/durable.ts';
@@ -28,6 +31,7 @@ import { openSqlite } from '../../storage/sqlite/database.ts';
 import { SqliteCasStore } from '../../storage/sqlite/sqlite-cas.ts';
 import { SqliteSequenceStore } from '../../storage/sqlite/sqlite-sequence.ts';
 import { Log, type LogOptions } from './log.ts';
+import { WitnessCollector } from './witnesses.ts';
 
 /** LogFolderConfig is `DIR/log.json`; each key documents itself. */
 export interface LogFolderConfig {
@@ -45,6 +49,12 @@ export interface LogFolderConfig {
   readonly maxPending: number;
   /** dedup returns the first index for an identical entry instead of logging it again. */
   readonly dedup: boolean;
+  /**
+   * policy, if set, is a C2SP tlog-policy file (relative to DIR unless absolute) naming the
+   * witnesses (with their submission URLs) and the quorum: a checkpoint is published only once
+   * that quorum has cosigned it.
+   */
+  readonly policy?: string;
 }
 
 const configFile = 'log.json';
@@ -109,7 +119,10 @@ export async function readLogFolderConfig(dir: string): Promise<LogFolderConfig>
     problems.push(k);
     return false;
   };
+  const policy = value.policy;
+  if (policy !== undefined && (typeof policy !== 'string' || policy === '')) problems.push('policy');
   const config: LogFolderConfig = {
+    ...(typeof policy === 'string' && policy !== '' ? { policy } : {}),
     origin: str('origin'),
     key: str('key'),
     vkey: str('vkey'),
@@ -131,6 +144,50 @@ export function keyPathOf(dir: string, config: LogFolderConfig): string {
   return isAbsolute(config.key) ? config.key : join(dir, config.key);
 }
 
+/**
+ * readLogPolicy reads the folder's witness policy, if it has one, and checks that it trusts this
+ * log's key for this origin and that every witness it names has a submission URL.
+ */
+export async function readLogPolicy(dir: string, config: LogFolderConfig): Promise<Policy | undefined> {
+  if (config.policy === undefined) return undefined;
+  const path = isAbsolute(config.policy) ? config.policy : join(dir, config.policy);
+  const policy = parsePolicy(new Uint8Array(await readFile(path)));
+  if (
+    !policy.logs.some((log) => log.key.name === config.origin && formatVerifierKey(log.key) === config.vkey)
+  ) {
+    throw new VouchError(
+      'invalid-argument',
+      `the policy ${path} does not list this log's key for ${config.origin}`,
+    );
+  }
+  const missing = policy.witnesses.filter((w) => w.url === undefined).map((w) => w.name);
+  if (missing.length > 0) {
+    throw new VouchError(
+      'invalid-argument',
+      `the policy ${path} gives no URL for witnesses ${missing.join(', ')}`,
+    );
+  }
+  return policy;
+}
+
+/** witnessCollectorFor builds the collector a log uses to get its checkpoints cosigned under `policy`. */
+export function witnessCollectorFor(
+  policy: Policy,
+  files: FsBlobStore,
+  log?: (line: string) => void,
+): WitnessCollector {
+  return new WitnessCollector({
+    witnesses: policy.witnesses.map((w) => ({
+      name: w.name,
+      verifier: createCosignatureVerifier(formatVerifierKey(w.key)),
+      url: w.url as string,
+    })),
+    isQuorum: (cosigned) => evaluateQuorum(policy, cosigned).met,
+    files,
+    ...(log === undefined ? {} : { log }),
+  });
+}
+
 /** LogServiceOptions: the folder, its key, and optionally PostgreSQL for the sequencing state. */
 export interface LogServiceOptions {
   readonly dir: string;
@@ -139,7 +196,7 @@ export interface LogServiceOptions {
   /** leaseMs is how long a sequencing lease lasts without renewal (default 10 s). */
   readonly leaseMs?: number;
   readonly log?: (line: string) => void;
-  /** cosign is passed to the log (see LogOptions.cosign). */
+  /** cosign is passed to the log (see LogOptions.cosign); by default the folder's policy decides. */
   readonly cosign?: LogOptions['cosign'];
 }
 
@@ -188,10 +245,23 @@ export class LogService {
     }
     const service = new LogService(config, { sequence, cell }, options);
     service.#closers.push(...closers);
+    const policy = await readLogPolicy(options.dir, config);
+    if (policy !== undefined && options.cosign === undefined) {
+      service.witnesses = witnessCollectorFor(policy, service.files, options.log);
+    }
     await service.#tick();
     const leaseMs = options.leaseMs ?? 10_000;
     service.#timer = setInterval(() => void service.#tick(), Math.max(50, Math.floor(leaseMs / 3)));
     return service;
+  }
+
+  /** witnesses collects cosignatures when the folder has a witness policy; it reports who is missing. */
+  witnesses: WitnessCollector | undefined;
+
+  #cosign(): Pick<LogOptions, 'cosign'> {
+    if (this.#options.cosign !== undefined) return { cosign: this.#options.cosign };
+    const witnesses = this.witnesses;
+    return witnesses === undefined ? {} : { cosign: (note) => witnesses.cosign(note) };
   }
 
   /** log is the running log while this process holds the lease, otherwise undefined. */
@@ -217,7 +287,7 @@ export class LogService {
           maxPending: this.config.maxPending,
           dedup: this.config.dedup,
           log: say,
-          ...(this.#options.cosign === undefined ? {} : { cosign: this.#options.cosign }),
+          ...this.#cosign(),
         });
         say(`log ${this.config.origin}: sequencing from size ${this.#log.head.checkpoint.size}`);
       } else if (!held && this.#log !== undefined) {

@@ -3,6 +3,7 @@
 import type { Command } from '../io.ts';
 import { keyCommand } from './key.ts';
 import { logCommand } from './log.ts';
+import { monitorCommand } from './monitor.ts';
 import { noteCommand } from './note.ts';
 
-export const commands: readonly Command[] = [keyCommand, noteCommand, logCommand];
+export const commands: readonly Command[] = [keyCommand, noteCommand, logCommand, monitorCommand];

@@ -4,11 +4,19 @@
  * wires: the log is services/log, the HTTP face faces/http, the client clients/log.
  */
 
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { VouchError } from '../../../core/errors.ts';
 import { createNoteSigner, formatVerifierKey } from '../../../core/note/index.ts';
 import { maxEntrySize } from '../../../core/tlog/entry-bundle.ts';
-import { initLogFolder, keyPathOf, LogService, readLogFolderConfig } from '../../../services/log/folder.ts';
+import { maxPolicyBytes, parsePolicy } from '../../../core/tlog/policy.ts';
+import {
+  initLogFolder,
+  keyPathOf,
+  LogService,
+  readLogFolderConfig,
+  readLogPolicy,
+} from '../../../services/log/folder.ts';
+import { writeFileDurable } from '../../../storage/fs/durable.ts';
 import { serve } from '../../http/http.ts';
 import { createLogHandler } from '../../http/log.ts';
 import { parseCommandLine, quote, required } from '../args.ts';
@@ -24,7 +32,7 @@ import {
 } from './log-client.ts';
 
 const initSynopsis =
-  'vouch log init --dir DIR --origin ORIGIN --key KEYFILE [--batch-size N] [--batch-age-ms MS] [--dedup]';
+  'vouch log init --dir DIR --origin ORIGIN --key KEYFILE [--policy FILE] [--batch-size N] [--batch-age-ms MS] [--dedup]';
 const serveSynopsis = 'vouch log serve --dir DIR --listen HOST:PORT [--database-url URL]';
 const addSynopsis = 'vouch log add --log URL FILE...';
 
@@ -32,7 +40,9 @@ const usage = `Usage:
   ${initSynopsis}
       Create a log in DIR: DIR/log.json (configuration), DIR/tiles/ (the public C2SP tiles,
       entry bundles and checkpoint, servable by any web server) and DIR/state.db. The key's name
-      must equal ORIGIN. Prints the log's verifier key.
+      must equal ORIGIN. With --policy (a C2SP tlog-policy file listing this log, the witnesses
+      with their URLs and the quorum; copied to DIR/policy.txt), every checkpoint is published
+      only once the quorum of witnesses has cosigned it. Prints the log's verifier key.
   ${serveSynopsis}
       Serve the log: the C2SP tlog-tiles read API (GET checkpoint, tile/...) and POST add.
       With --database-url (or DATABASE_URL), the sequencing state lives in PostgreSQL and
@@ -50,6 +60,7 @@ async function init(args: readonly string[], io: CliIo): Promise<number> {
     'batch-size': { type: 'string' },
     'batch-age-ms': { type: 'string' },
     dedup: { type: 'boolean' },
+    policy: { type: 'string' },
   });
   const dir = required('log init', initSynopsis, values.dir, '--dir');
   const origin = required('log init', initSynopsis, values.origin, '--origin');
@@ -63,7 +74,11 @@ async function init(args: readonly string[], io: CliIo): Promise<number> {
   }
   const noteSigner = createNoteSigner(signer);
   const vkey = formatVerifierKey(noteSigner);
+  const policyBytes =
+    typeof values.policy === 'string' ? await readInput(values.policy, io, maxPolicyBytes) : undefined;
+  if (policyBytes !== undefined) parsePolicy(policyBytes); // refuse a bad policy before creating anything
   await initLogFolder(dir, {
+    ...(policyBytes === undefined ? {} : { policy: 'policy.txt' }),
     origin,
     key: keyPath,
     vkey,
@@ -75,6 +90,10 @@ async function init(args: readonly string[], io: CliIo): Promise<number> {
       : { batchAgeMs: integer(values['batch-age-ms'], '--batch-age-ms') }),
     ...(values.dedup === true ? { dedup: true } : {}),
   });
+  if (policyBytes !== undefined) {
+    await writeFileDurable(join(dir, 'policy.txt'), policyBytes, { mode: 0o644 });
+    await readLogPolicy(dir, await readLogFolderConfig(dir));
+  }
   // Opening the log once writes its empty, signed checkpoint, so the folder is servable at once.
   const service = await LogService.start({ dir, signer: noteSigner });
   await service.close();
