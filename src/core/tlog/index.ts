@@ -7,3 +7,4 @@ export * from './proof.ts';
 export * from './quorum.ts';
 export * from './tile-path.ts';
 export * from './tiles.ts';
+export * from './witness-request.ts';

@@ -75,3 +75,13 @@ export function repeated(command: string, synopsis: string, value: unknown, flag
 export function quote(text: string): string {
   return JSON.stringify(describeUntrusted(text));
 }
+
+/** parseListen splits `HOST:PORT` (an IPv6 host in brackets) for a server's `--listen`. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const match = /^(\[[0-9a-fA-F:]+\]|[^:[\]]+):(\d{1,5})$/.exec(listen);
+  const port = Number(match?.[2]);
+  if (match === null || port > 65535) {
+    throw new VouchError('invalid-argument', `--listen must be HOST:PORT, not ${quote(listen)}`);
+  }
+  return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
+}

@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ErrorCode, isVouchError, tooLarge } from '../../core/errors.ts';
+import { formatTreeSizeBody, treeSizeContentType } from '../../core/tlog/witness-request.ts';
 
 /** HttpRequest is what a handler sees of a request. */
 export interface HttpRequest {
@@ -53,13 +54,22 @@ const statusByCode: Record<ErrorCode, number> = {
 
 /**
  * errorResponse maps a thrown value to a response: a VouchError to its status with its one-line
- * message (which never holds secrets or echoed input); pushback and unavailability carry
- * `Retry-After`; anything else is a bare 500, reported through `log`.
+ * message (which never holds secrets or echoed input); a conflict carrying a known tree size
+ * (`details.size`) to 409 with that size as a `text/x.tlog.size` body (c2sp.org/tlog-witness);
+ * pushback and unavailability carry `Retry-After`; anything else is a bare 500, reported through `log`.
  */
 export function errorResponse(error: unknown, log: (line: string) => void = () => undefined): HttpResponse {
   if (isVouchError(error)) {
     const status = statusByCode[error.code];
     if (status === 500) log(`internal error: ${error.code}: ${error.message}`);
+    // A conflict that knows the current tree size answers as tlog-witness's 409 does.
+    if (error.code === 'conflict' && typeof error.details.size === 'bigint') {
+      return {
+        status,
+        headers: { 'content-type': treeSizeContentType },
+        body: formatTreeSizeBody(error.details.size),
+      };
+    }
     const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
     if (status === 503) headers['retry-after'] = String(Number(error.details['retryAfterSeconds'] ?? 1));
     return { status, headers, body: status === 500 ? 'internal error\n' : `${error.message}\n` };

@@ -13,8 +13,8 @@
  * the first 409.
  */
 
-import { formatBase64, toBytes, toText } from '../../core/bytes/index.ts';
-import { isVouchError, VouchError } from '../../core/errors.ts';
+import { toText } from '../../core/bytes/index.ts';
+import { describeUntrusted, isVouchError, tooLarge, VouchError } from '../../core/errors.ts';
 import { computeConsistency, planConsistency } from '../../core/merkle/index.ts';
 import {
   appendSignatures,
@@ -22,12 +22,18 @@ import {
   type NoteSignature,
   type NoteVerifier,
   parseNote,
-  parseSignatureLine,
 } from '../../core/note/index.ts';
 import { type Checkpoint, parseCheckpoint } from '../../core/tlog/checkpoint.ts';
 import { verifyCosignature } from '../../core/tlog/cosignature.ts';
 import { formatTilePath } from '../../core/tlog/tile-path.ts';
 import { hashesFromTiles, tilesForCoordinates } from '../../core/tlog/tiles.ts';
+import {
+  formatAddCheckpointRequest,
+  maxCosignatureResponseBytes,
+  parseCosignatureLines,
+  parseTreeSizeBody,
+  treeSizeContentType,
+} from '../../core/tlog/witness-request.ts';
 import type { BlobStore } from '../../storage/blob.ts';
 
 /** Witness is one witness the log submits to. */
@@ -132,13 +138,13 @@ export class WitnessCollector {
       }
       try {
         const proof = old === 0n ? [] : await proofFrom(old);
-        const body = `old ${old}\n${proof.map((h) => `${formatBase64(h)}\n`).join('')}\n${toText(signedCheckpoint)}`;
+        const body = formatAddCheckpointRequest({ old, proof, checkpoint: signedCheckpoint });
         const response = await doFetch(new URL('add-checkpoint', withSlash(witness.url)), {
           method: 'POST',
-          body: toBytes(body),
+          body,
           signal: AbortSignal.timeout(this.#options.timeoutMs ?? 5000),
         });
-        const answer = (await response.text()).slice(0, 64 * 1024);
+        const answer = await readBounded(response, maxCosignatureResponseBytes);
         if (response.status === 200) {
           const signature = this.#findCosignature(witness, text, answer);
           this.#sizes.set(witness.name, checkpoint.size);
@@ -146,18 +152,14 @@ export class WitnessCollector {
         }
         if (
           response.status === 409 &&
-          /^text\/x\.tlog\.size/.test(response.headers.get('content-type') ?? '')
+          response.headers.get('content-type')?.startsWith(treeSizeContentType)
         ) {
-          const size = /^(0|[1-9][0-9]{0,19})\n$/.exec(answer)?.[1];
-          if (size === undefined) {
-            reason = 'it answered 409 without a size';
-            break;
-          }
-          this.#sizes.set(witness.name, BigInt(size));
+          const size = parseTreeSizeBody(answer);
+          this.#sizes.set(witness.name, size);
           reason = `it had cosigned size ${size}`;
           continue;
         }
-        reason = `it answered ${response.status}: ${answer.split('\n')[0]?.slice(0, 120) ?? ''}`;
+        reason = `it answered ${response.status}: ${describeUntrusted(toText(answer).split('\n')[0] ?? '')}`;
         if (response.status < 500) break; // 403, 404, 422: retrying the same request cannot help
       } catch (error) {
         reason = isVouchError(error) ? error.message : error instanceof Error ? error.name : 'request failed';
@@ -167,10 +169,8 @@ export class WitnessCollector {
     return { outcome: { name: witness.name, cosigned: false, reason } };
   }
 
-  #findCosignature(witness: Witness, text: string, answer: string): NoteSignature {
-    for (const line of answer.split('\n')) {
-      if (line === '') continue;
-      const signature = parseSignatureLine(line);
+  #findCosignature(witness: Witness, text: string, answer: Uint8Array): NoteSignature {
+    for (const signature of parseCosignatureLines(answer)) {
       if (signature.name === witness.verifier.name && signature.keyId === witness.verifier.keyId) {
         return verifyCosignature(witness.verifier, text, signature);
       }
@@ -196,6 +196,27 @@ export class WitnessCollector {
 /** thresholdQuorum is the k-of-n rule over the witnesses named. */
 export function thresholdQuorum(k: number): (cosigned: ReadonlySet<string>) => boolean {
   return (cosigned) => cosigned.size >= k;
+}
+
+/** readBounded reads a response body, refusing one over `limit` bytes without buffering it all. */
+async function readBounded(response: Response, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of response.body ?? []) {
+    total += chunk.length;
+    if (total > limit) {
+      await response.body?.cancel();
+      throw tooLarge('witness answer', limit);
+    }
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 function withSlash(url: string): string {

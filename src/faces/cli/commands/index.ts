@@ -5,5 +5,12 @@ import { keyCommand } from './key.ts';
 import { logCommand } from './log.ts';
 import { monitorCommand } from './monitor.ts';
 import { noteCommand } from './note.ts';
+import { witnessCommand } from './witness.ts';
 
-export const commands: readonly Command[] = [keyCommand, noteCommand, logCommand, monitorCommand];
+export const commands: readonly Command[] = [
+  keyCommand,
+  noteCommand,
+  logCommand,
+  witnessCommand,
+  monitorCommand,
+];

@@ -19,7 +19,7 @@ import {
 import { writeFileDurable } from '../../../storage/fs/durable.ts';
 import { serve } from '../../http/http.ts';
 import { createLogHandler } from '../../http/log.ts';
-import { parseCommandLine, quote, required } from '../args.ts';
+import { parseCommandLine, parseListen, quote, required } from '../args.ts';
 import { type CliIo, type Command, exitCodes, readInput } from '../io.ts';
 import { loadSigner } from '../load-key.ts';
 import {
@@ -45,7 +45,7 @@ const usage = `Usage:
       only once the quorum of witnesses has cosigned it. Prints the log's verifier key.
   ${serveSynopsis}
       Serve the log: the C2SP tlog-tiles read API (GET checkpoint, tile/...) and POST add.
-      With --database-url (or DATABASE_URL), the sequencing state lives in PostgreSQL and
+      With --database-url, the sequencing state lives in PostgreSQL and
       several servers may run: one sequences, the others serve reads and wait for its lease.
   ${addSynopsis}
       Add each FILE (or - for standard input) as one entry and print one JSON line per entry
@@ -109,8 +109,7 @@ async function serveLog(args: readonly string[], io: CliIo): Promise<number> {
   });
   const dir = required('log serve', serveSynopsis, values.dir, '--dir');
   const { host, port } = parseListen(required('log serve', serveSynopsis, values.listen, '--listen'));
-  const databaseUrl =
-    typeof values['database-url'] === 'string' ? values['database-url'] : io.env.DATABASE_URL;
+  const databaseUrl = typeof values['database-url'] === 'string' ? values['database-url'] : undefined;
   const config = await readLogFolderConfig(dir);
   const signer = createNoteSigner(await loadSigner(keyPathOf(dir, config), io));
   const logLine = (message: string): void =>
@@ -189,14 +188,6 @@ async function postEntry(url: URL, entry: Uint8Array): Promise<{ index: number; 
       response.status === 413 ? 'too-large' : response.status < 500 ? 'invalid-argument' : 'unavailable';
     throw new VouchError(code, `the log refused the entry (${response.status}): ${reason}`);
   }
-}
-
-function parseListen(listen: string): { host: string; port: number } {
-  const match = /^(\[[0-9a-fA-F:]+\]|[^:[\]]+):(\d{1,5})$/.exec(listen);
-  const port = Number(match?.[2]);
-  if (match === null || port > 65535)
-    throw new VouchError('invalid-argument', `--listen must be HOST:PORT, not ${quote(listen)}`);
-  return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
 }
 
 function integer(value: unknown, flag: string): number {
