@@ -1,6 +1,10 @@
 /** The benchmark suites `npm run bench` runs, in report order. */
 import type { Suite } from '../lib.ts';
+import { logHttp } from './log-http.ts';
+import { logProof } from './log-proof.ts';
+import { logSequencer } from './log-sequencer.ts';
+import { logTiles } from './log-tiles.ts';
 import { merkle } from './merkle.ts';
 import { signatures } from './signatures.ts';
 
-export const suites: readonly Suite[] = [merkle, signatures];
+export const suites: readonly Suite[] = [merkle, signatures, logSequencer, logHttp, logTiles, logProof];

@@ -13,3 +13,4 @@ export {
   toBytes,
   toText,
 } from './bytes.ts';
+export { collectBytes } from './collect.ts';

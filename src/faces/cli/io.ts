@@ -5,6 +5,7 @@
  */
 
 import { readFile } from 'node:fs/promises';
+import { collectBytes } from '../../core/bytes/index.ts';
 import { type ErrorCode, isVouchError, tooLarge, VouchError } from '../../core/errors.ts';
 
 /** CliIo is everything a command may read from or write to besides files it names. */
@@ -107,7 +108,7 @@ export function processIo(): CliIo {
     env: process.env,
     stdinIsTerminal: process.stdin.isTTY === true,
     async readStdin(limit: number): Promise<Uint8Array> {
-      return readLimited(process.stdin, limit);
+      return collectBytes(process.stdin, limit, 'standard input');
     },
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
@@ -176,21 +177,4 @@ export async function readInput(path: string | undefined, io: CliIo, limit: numb
   const bytes = await readFile(path);
   if (bytes.length > limit) throw tooLarge(`input file ${path}`, limit);
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-async function readLimited(stream: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    total += chunk.length;
-    if (total > limit) throw tooLarge('standard input', limit);
-    chunks.push(chunk);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }

@@ -9,6 +9,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { collectBytes } from '../../core/bytes/index.ts';
 import { type ErrorCode, isVouchError, tooLarge } from '../../core/errors.ts';
 import { formatTreeSizeBody, treeSizeContentType } from '../../core/tlog/witness-request.ts';
 
@@ -132,8 +133,9 @@ async function dispatch(
   }
   // A body we did not read is discarded; closing lets the client see our answer without sending it all.
   if (!req.complete) res.setHeader('connection', 'close');
-  res.writeHead(response.status, response.headers);
-  res.end(response.body);
+  const body = typeof response.body === 'string' ? Buffer.from(response.body) : response.body;
+  res.writeHead(response.status, { ...response.headers, 'content-length': String(body?.length ?? 0) });
+  res.end(body);
 }
 
 function toHttpRequest(req: IncomingMessage): HttpRequest {
@@ -155,24 +157,21 @@ function toHttpRequest(req: IncomingMessage): HttpRequest {
 async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > limit) throw tooLarge('request body', limit);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of req as AsyncIterable<Uint8Array>) {
-    total += chunk.length;
-    if (total > limit) throw tooLarge('request body', limit);
-    chunks.push(chunk);
-  }
-  if (chunks.length === 1) {
-    const only = chunks[0] as Uint8Array;
-    return new Uint8Array(only.buffer, only.byteOffset, only.byteLength);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+  return collectBytes(req as AsyncIterable<Uint8Array>, limit, 'request body');
+}
+
+/** notFound is the plain 404 answer for paths a handler does not serve. */
+export function notFound(): HttpResponse {
+  return { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'not found\n' };
+}
+
+/** methodNotAllowed is the plain 405 answer, with the methods the path does allow. */
+export function methodNotAllowed(allow: string): HttpResponse {
+  return {
+    status: 405,
+    headers: { allow, 'content-type': 'text/plain; charset=utf-8' },
+    body: 'method not allowed\n',
+  };
 }
 
 /** testingOnlyRequest builds an in-process request for handler tests. */

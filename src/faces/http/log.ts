@@ -17,7 +17,7 @@ import { isVouchError, VouchError } from '../../core/errors.ts';
 import { maxEntrySize } from '../../core/tlog/entry-bundle.ts';
 import { parseTilePath } from '../../core/tlog/tile-path.ts';
 import type { Log, LogFiles } from '../../services/log/log.ts';
-import type { Handler, HttpRequest, HttpResponse } from './http.ts';
+import { type Handler, type HttpRequest, type HttpResponse, methodNotAllowed, notFound } from './http.ts';
 
 const immutable = 'public, max-age=31536000, immutable';
 const partial = 'public, max-age=600';
@@ -101,16 +101,4 @@ async function serveFile(
   }
   if (data === undefined) return notFound();
   return { status: 200, headers: { 'content-type': contentType, 'cache-control': cacheControl }, body: data };
-}
-
-function notFound(): HttpResponse {
-  return { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'not found\n' };
-}
-
-function methodNotAllowed(allow: string): HttpResponse {
-  return {
-    status: 405,
-    headers: { allow, 'content-type': 'text/plain; charset=utf-8' },
-    body: 'method not allowed\n',
-  };
 }

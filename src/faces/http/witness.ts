@@ -14,7 +14,14 @@
 
 import { formatCosignatureLines, maxAddCheckpointRequestBytes } from '../../core/tlog/witness-request.ts';
 import type { Witness } from '../../services/witness/witness.ts';
-import { errorResponse, type Handler, type HttpRequest, type HttpResponse } from './http.ts';
+import {
+  errorResponse,
+  type Handler,
+  type HttpRequest,
+  type HttpResponse,
+  methodNotAllowed,
+  notFound,
+} from './http.ts';
 
 /** WitnessHandlerOptions: the witness, where it is mounted, and where internal errors are logged. */
 export interface WitnessHandlerOptions {
@@ -88,16 +95,4 @@ export async function serveWitnessCheckpoint(
   } catch (error) {
     return errorResponse(error, log);
   }
-}
-
-function notFound(): HttpResponse {
-  return { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'not found\n' };
-}
-
-function methodNotAllowed(allow: string): HttpResponse {
-  return {
-    status: 405,
-    headers: { allow, 'content-type': 'text/plain; charset=utf-8' },
-    body: 'method not allowed\n',
-  };
 }

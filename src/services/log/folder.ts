@@ -66,7 +66,7 @@ export async function initLogFolder(
 ): Promise<LogFolderConfig> {
   const full: LogFolderConfig = {
     batchSize: 256,
-    batchAgeMs: 50,
+    batchAgeMs: 10,
     maxPending: 16_384,
     dedup: false,
     ...config,

@@ -54,7 +54,7 @@ export interface LogOptions {
   readonly sequence: SequenceStore;
   /** batchSize is the most entries sequenced in one round (default 256, at most 4096). */
   readonly batchSize?: number;
-  /** batchAgeMs is how long the first entry of a round may wait for others (default 50 ms). */
+  /** batchAgeMs is how long the first entry of a round may wait for others (default 10 ms). */
   readonly batchAgeMs?: number;
   /** maxPending bounds the entries waiting in memory; beyond it `add` pushes back (default 16,384). */
   readonly maxPending?: number;
@@ -88,6 +88,8 @@ interface Head {
   readonly checkpoint: Checkpoint;
 }
 
+const pruneEvery = 4096n;
+
 interface Waiter {
   readonly entry: Uint8Array;
   readonly leafHash: Uint8Array;
@@ -111,6 +113,7 @@ export class Log {
   #round: Promise<void> | undefined;
   #closed = false;
   #failures = 0;
+  #prunedTo = 0n;
 
   private constructor(options: ResolvedOptions, head: Head, edge: LogEdge) {
     this.origin = options.origin;
@@ -137,7 +140,7 @@ export class Log {
     }
     const full = {
       batchSize,
-      batchAgeMs: options.batchAgeMs ?? 50,
+      batchAgeMs: options.batchAgeMs ?? 10,
       maxPending: options.maxPending ?? 16_384,
       dedup: options.dedup ?? false,
       log: options.log ?? (() => undefined),
@@ -210,9 +213,14 @@ export class Log {
     this.#waiting = [];
   }
 
-  #schedule(): void {
+  /**
+   * schedule starts a round at once when a full batch is waiting, or when a round just ended
+   * and entries arrived meanwhile (they have waited a round already: batchAgeMs is a maximum
+   * wait, not a fixed one); otherwise it arms the batch-age timer.
+   */
+  #schedule(afterRound = false): void {
     if (this.#round !== undefined || this.#closed) return;
-    if (this.#queue.length >= this.#options.batchSize) {
+    if (this.#queue.length >= this.#options.batchSize || (afterRound && this.#queue.length > 0)) {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#startRound();
@@ -228,7 +236,7 @@ export class Log {
     if (this.#round !== undefined) return;
     this.#round = this.#runRound().finally(() => {
       this.#round = undefined;
-      this.#schedule();
+      this.#schedule(true);
     });
   }
 
@@ -300,7 +308,11 @@ export class Log {
       this.#edge = result.edge;
       this.#sequenced = [];
       await files.publish('checkpoint', note);
-      await sequence.prune(next);
+      // Pruning integrated entries is housekeeping, done every few thousand entries, not per round.
+      if (next - this.#prunedTo >= pruneEvery) {
+        await sequence.prune(next);
+        this.#prunedTo = next;
+      }
     }
     this.#acknowledge();
   }

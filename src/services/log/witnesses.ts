@@ -13,8 +13,8 @@
  * the first 409.
  */
 
-import { toText } from '../../core/bytes/index.ts';
-import { describeUntrusted, isVouchError, tooLarge, VouchError } from '../../core/errors.ts';
+import { collectBytes, toText } from '../../core/bytes/index.ts';
+import { describeUntrusted, isVouchError, VouchError } from '../../core/errors.ts';
 import { computeConsistency, planConsistency } from '../../core/merkle/index.ts';
 import {
   appendSignatures,
@@ -144,7 +144,10 @@ export class WitnessCollector {
           body,
           signal: AbortSignal.timeout(this.#options.timeoutMs ?? 5000),
         });
-        const answer = await readBounded(response, maxCosignatureResponseBytes);
+        const answer =
+          response.body === null
+            ? new Uint8Array(0)
+            : await collectBytes(response.body, maxCosignatureResponseBytes, 'witness answer');
         if (response.status === 200) {
           const signature = this.#findCosignature(witness, text, answer);
           this.#sizes.set(witness.name, checkpoint.size);
@@ -196,27 +199,6 @@ export class WitnessCollector {
 /** thresholdQuorum is the k-of-n rule over the witnesses named. */
 export function thresholdQuorum(k: number): (cosigned: ReadonlySet<string>) => boolean {
   return (cosigned) => cosigned.size >= k;
-}
-
-/** readBounded reads a response body, refusing one over `limit` bytes without buffering it all. */
-async function readBounded(response: Response, limit: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of response.body ?? []) {
-    total += chunk.length;
-    if (total > limit) {
-      await response.body?.cancel();
-      throw tooLarge('witness answer', limit);
-    }
-    chunks.push(chunk);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 function withSlash(url: string): string {
