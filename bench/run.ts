@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every suite in bench/suites and writes bench/results.json and
  * bench/RESULTS.md. `--quick` shrinks workloads (CI uses it to prove the benchmarks still run);
- * `--only NAME` runs one suite. A quick run never overwrites the published results.
+ * `--only NAME` runs one suite. A quick or partial run prints its table and never overwrites the
+ * published results.
  */
 
 import { execFileSync } from 'node:child_process';
@@ -73,7 +74,8 @@ for (const suiteName of [...new Set(figures.map((f) => f.suite))]) {
 const markdown = `${lines.join('\n')}`;
 const json = `${JSON.stringify({ date, commit, machine, quick, figures: figures.map((f) => ({ ...f, ratio: ratio(f) })) }, null, 2)}\n`;
 
-if (quick) {
+if (quick || values.only !== undefined) {
+  // A partial or shrunken run never replaces the published results.
   process.stdout.write(markdown);
 } else {
   const dir = import.meta.dirname;
