@@ -178,3 +178,25 @@ export async function readInput(path: string | undefined, io: CliIo, limit: numb
   if (bytes.length > limit) throw tooLarge(`input file ${path}`, limit);
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
+
+/** Subcommand runs one `vouch <command> <subcommand>` with the arguments after it. */
+export type Subcommand = (args: readonly string[], io: CliIo) => Promise<number>;
+
+/**
+ * runSubcommand dispatches `args[0]` to its entry in `table`; a missing or unknown subcommand
+ * prints the command's usage on standard error and exits 2.
+ */
+export function runSubcommand(
+  args: readonly string[],
+  io: CliIo,
+  usage: string,
+  table: Readonly<Record<string, Subcommand>>,
+): Promise<number> {
+  const [name, ...rest] = args;
+  const subcommand = name === undefined || !Object.hasOwn(table, name) ? undefined : table[name];
+  if (subcommand === undefined) {
+    io.stderr(usage);
+    return Promise.resolve(exitCodes.usage);
+  }
+  return subcommand(rest, io);
+}

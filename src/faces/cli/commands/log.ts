@@ -20,7 +20,7 @@ import { writeFileDurable } from '../../../storage/fs/durable.ts';
 import { serve } from '../../http/http.ts';
 import { createLogHandler } from '../../http/log.ts';
 import { parseCommandLine, parseListen, quote, required } from '../args.ts';
-import { type CliIo, type Command, exitCodes, readInput } from '../io.ts';
+import { type CliIo, type Command, exitCodes, readInput, runSubcommand } from '../io.ts';
 import { loadSigner } from '../load-key.ts';
 import {
   logCheckProof,
@@ -203,24 +203,13 @@ export const logCommand: Command = {
   name: 'log',
   summary: 'run a C2SP transparency log, add entries, verify a log and its proofs',
   usage,
-  async run(args, io) {
-    const [sub, ...rest] = args;
-    switch (sub) {
-      case 'init':
-        return init(rest, io);
-      case 'serve':
-        return serveLog(rest, io);
-      case 'add':
-        return add(rest, io);
-      case 'verify':
-        return logVerify(rest, io);
-      case 'proof':
-        return logProof(rest, io);
-      case 'check-proof':
-        return logCheckProof(rest, io);
-      default:
-        io.stderr(usage);
-        return exitCodes.usage;
-    }
-  },
+  run: (args, io) =>
+    runSubcommand(args, io, usage, {
+      init,
+      serve: serveLog,
+      add,
+      verify: logVerify,
+      proof: logProof,
+      'check-proof': logCheckProof,
+    }),
 };

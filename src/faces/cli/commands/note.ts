@@ -17,7 +17,7 @@ import {
 import { createCheckpointVerifier } from '../../../core/tlog/cosignature.ts';
 import { parseCommandLine, repeated } from '../args.ts';
 import type { CliIo, Command } from '../io.ts';
-import { exitCodes, readInput } from '../io.ts';
+import { exitCodes, readInput, runSubcommand } from '../io.ts';
 import { loadSigner } from '../load-key.ts';
 
 const usage = `Usage:
@@ -84,11 +84,5 @@ export const noteCommand: Command = {
   name: 'note',
   summary: 'sign and verify C2SP signed notes',
   usage,
-  async run(args, io) {
-    const [sub, ...rest] = args;
-    if (sub === 'sign') return sign(rest, io);
-    if (sub === 'verify') return verify(rest, io);
-    io.stderr(usage);
-    return exitCodes.usage;
-  },
+  run: (args, io) => runSubcommand(args, io, usage, { sign, verify }),
 };

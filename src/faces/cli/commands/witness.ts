@@ -19,7 +19,7 @@ import {
 import { serve } from '../../http/http.ts';
 import { createWitnessHandler } from '../../http/witness.ts';
 import { parseCommandLine, parseListen, quote, repeated, required } from '../args.ts';
-import { type CliIo, type Command, exitCodes } from '../io.ts';
+import { type CliIo, type Command, exitCodes, runSubcommand } from '../io.ts';
 import { loadSigner } from '../load-key.ts';
 
 const initSynopsis = 'vouch witness init --dir DIR --name NAME --key KEYFILE';
@@ -135,18 +135,5 @@ export const witnessCommand: Command = {
   name: 'witness',
   summary: 'run a C2SP witness that cosigns checkpoints of the logs it follows',
   usage,
-  async run(args, io) {
-    const [sub, ...rest] = args;
-    switch (sub) {
-      case 'init':
-        return init(rest, io);
-      case 'add-log':
-        return addLog(rest, io);
-      case 'serve':
-        return serveWitness(rest, io);
-      default:
-        io.stderr(usage);
-        return exitCodes.usage;
-    }
-  },
+  run: (args, io) => runSubcommand(args, io, usage, { init, 'add-log': addLog, serve: serveWitness }),
 };
