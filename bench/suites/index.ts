@@ -6,5 +6,14 @@ import { logSequencer } from './log-sequencer.ts';
 import { logTiles } from './log-tiles.ts';
 import { merkle } from './merkle.ts';
 import { signatures } from './signatures.ts';
+import { witness } from './witness.ts';
 
-export const suites: readonly Suite[] = [merkle, signatures, logSequencer, logHttp, logTiles, logProof];
+export const suites: readonly Suite[] = [
+  merkle,
+  signatures,
+  logSequencer,
+  logHttp,
+  logTiles,
+  logProof,
+  witness,
+];

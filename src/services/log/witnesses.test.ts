@@ -115,7 +115,7 @@ test('witnessed log: checkpoints are published only with a 2-of-3 quorum of veri
       ...ws.map((w) => createCheckpointVerifier(w.vkey)),
     ]),
   );
-  assert.equal(opened.verified.length, 4, 'the log and all three witnesses');
+  assert.ok(opened.verified.length >= 3, 'the log and at least the quorum of two witnesses');
   // Witnesses learned the log's size from 409 only once, then got proofs from their own size.
   for (const w of ws) assert.ok(w.requests.filter((old) => old === 0n).length <= 2);
   await log.close();

@@ -54,6 +54,12 @@ export interface WitnessOutcome {
   readonly reason?: string;
 }
 
+/** Answer is one witness's result for one checkpoint: its outcome and, if it cosigned, the cosignature. */
+interface Answer {
+  readonly outcome: WitnessOutcome;
+  readonly signature?: NoteSignature;
+}
+
 /** CollectorOptions configures a {@link WitnessCollector}. */
 export interface CollectorOptions {
   readonly witnesses: readonly Witness[];
@@ -101,10 +107,36 @@ export class WitnessCollector {
       }
       return proof;
     };
-    const results = await Promise.all(
-      this.#options.witnesses.map((w) => this.#submit(w, signedCheckpoint, note.text, checkpoint, proofFrom)),
+    // Publish as soon as the quorum is met: a slow witness must not hold back a checkpoint its
+    // peers already cosigned. Its answer still arrives later and updates the size it is known at.
+    const pending = this.#options.witnesses.map((w) =>
+      this.#submit(w, signedCheckpoint, note.text, checkpoint, proofFrom),
     );
-    this.#last = results.map((r) => r.outcome);
+    const results = await new Promise<Answer[]>((resolve) => {
+      const answered: (Answer | undefined)[] = pending.map(() => undefined);
+      let remaining = pending.length;
+      if (remaining === 0) resolve([]);
+      pending.forEach((promise, i) => {
+        void promise.then((answer) => {
+          answered[i] = answer;
+          remaining--;
+          const done = answered.filter((x): x is Answer => x !== undefined);
+          const cosigned = new Set(done.filter((x) => x.signature !== undefined).map((x) => x.outcome.name));
+          if (remaining === 0 || this.#options.isQuorum(cosigned)) resolve(done);
+        });
+      });
+    });
+    const names = new Set(results.map((r) => r.outcome.name));
+    this.#last = [
+      ...results.map((r) => r.outcome),
+      ...this.#options.witnesses
+        .filter((w) => !names.has(w.name))
+        .map((w) => ({
+          name: w.name,
+          cosigned: false,
+          reason: 'not needed for the quorum; still answering',
+        })),
+    ];
     const signatures = results.flatMap((r) => (r.signature === undefined ? [] : [r.signature]));
     const cosigned = new Set(results.filter((r) => r.signature !== undefined).map((r) => r.outcome.name));
     if (!this.#options.isQuorum(cosigned)) {
@@ -126,7 +158,7 @@ export class WitnessCollector {
     text: string,
     checkpoint: Checkpoint,
     proofFrom: (old: bigint) => Promise<Uint8Array[]>,
-  ): Promise<{ outcome: WitnessOutcome; signature?: NoteSignature }> {
+  ): Promise<Answer> {
     const attempts = this.#options.attempts ?? 3;
     const doFetch = this.#options.fetch ?? fetch;
     let reason = 'no answer';
