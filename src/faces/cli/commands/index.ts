@@ -1,6 +1,7 @@
 /** The table of `vouch` subcommands, in the order `vouch --help` lists them. */
 
 import type { Command } from '../io.ts';
+import { buildCommand } from './build.ts';
 import { keyCommand } from './key.ts';
 import { logCommand } from './log.ts';
 import { monitorCommand } from './monitor.ts';
@@ -13,4 +14,5 @@ export const commands: readonly Command[] = [
   logCommand,
   witnessCommand,
   monitorCommand,
+  buildCommand,
 ];

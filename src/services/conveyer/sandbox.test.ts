@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { probeSandbox, runStep, type SandboxProbe, type StepSpec, stepSucceeded } from './sandbox.ts';
+
+const probe = await probeSandbox();
+// On CI bubblewrap is installed by .ci/run, so a missing sandbox there is a failure, never a skip.
+const skip =
+  probe.isolation !== 'bwrap' && !process.env.CI
+    ? `no bwrap isolation here (${probe.notes.join('; ')})`
+    : false;
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+function folders(t: { after: (fn: () => void) => void }): Omit<StepSpec, 'argv' | 'timeoutMs'> {
+  const dir = mkdtempSync(join(tmpdir(), 'vouch-sandbox-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const sub of ['src', 'out', 'inputs', 'home']) mkdirSync(join(dir, sub));
+  writeFileSync(join(dir, 'src', 'hello.txt'), 'hello\n');
+  return {
+    sourceDir: join(dir, 'src'),
+    outDir: join(dir, 'out'),
+    inputsDir: join(dir, 'inputs'),
+    homeDir: join(dir, 'home'),
+    tools: [],
+    sourceDateEpoch: 1_700_000_000,
+  };
+}
+
+function sh(script: string, timeoutMs = 10_000) {
+  return { argv: ['/bin/sh', '-c', script], timeoutMs };
+}
+
+test('the probe finds bwrap on this machine', { skip }, () => {
+  assert.equal(probe.isolation, 'bwrap');
+  assert.equal(probe.hermetic, true);
+});
+
+test('network access fails inside, and works outside', { skip }, async (t) => {
+  const server = createServer((socket) => socket.end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  const connect = {
+    argv: ['/usr/bin/bash', '-c', `echo hi > /dev/tcp/127.0.0.1/${address.port}`],
+    timeoutMs: 10_000,
+  };
+  const base = folders(t);
+  const none: SandboxProbe = { isolation: 'none', hermetic: false, notes: [] };
+  assert.ok(
+    stepSucceeded(await runStep(none, { ...base, ...connect })),
+    'control: loopback works unsandboxed',
+  );
+  const inside = await runStep(probe, { ...base, ...connect });
+  assert.notEqual(inside.exitCode, 0);
+  const unshare = await probeSandbox('unshare');
+  if (unshare.isolation === 'unshare') {
+    assert.notEqual(
+      (await runStep(unshare, { ...base, ...connect })).exitCode,
+      0,
+      'unshare -rn has no network',
+    );
+  }
+});
+
+test('writes outside the output folder fail', { skip }, async (t) => {
+  const base = folders(t);
+  const rows: readonly [string, string][] = [
+    ['the source', '/build/src/x'],
+    ['the inputs', '/build/inputs/x'],
+    ['the root', '/x'],
+    ['/usr', '/usr/x'],
+    ['/etc', '/etc/x'],
+    ['the host path of the output folder', join(base.outDir, 'x')],
+  ];
+  for (const [name, path] of rows) {
+    await t.test(name, async () => {
+      const result = await runStep(probe, { ...base, ...sh(`echo x > '${path}'`) });
+      assert.notEqual(result.exitCode, 0, text(result.stderr));
+    });
+  }
+  await t.test('the output folder itself is writable, with umask 022', async () => {
+    const result = await runStep(probe, { ...base, ...sh('cat hello.txt > /build/out/copy && umask') });
+    assert.ok(stepSucceeded(result), text(result.stderr));
+    assert.equal(text(result.stdout), '0022\n');
+    assert.equal(readFileSync(join(base.outDir, 'copy'), 'utf8'), 'hello\n');
+  });
+});
+
+test('the environment is cleared and fixed', { skip }, async (t) => {
+  process.env['VOUCH_TEST_LEAK'] = 'parent-secret';
+  t.after(() => delete process.env['VOUCH_TEST_LEAK']);
+  const result = await runStep(probe, { ...folders(t), ...sh('env | sort; pwd') });
+  assert.ok(stepSucceeded(result), text(result.stderr));
+  const out = text(result.stdout);
+  assert.ok(!out.includes('parent-secret') && !out.includes('VOUCH_TEST_LEAK'), out);
+  for (const line of [
+    'TZ=UTC',
+    'LC_ALL=C.UTF-8',
+    'HOME=/build/home',
+    'SOURCE_DATE_EPOCH=1700000000',
+    'VOUCH_OUT=/build/out',
+    '/build/src',
+  ]) {
+    assert.ok(out.split('\n').includes(line), `${line} in ${out}`);
+  }
+});
+
+test('a hanging step is killed at its timeout', { skip }, async (t) => {
+  const started = performance.now();
+  const result = await runStep(probe, { ...folders(t), ...sh('sleep 30', 300) });
+  assert.equal(result.timedOut, true);
+  assert.ok(!stepSucceeded(result));
+  assert.ok(performance.now() - started < 5000);
+});
+
+test('a step writing too much log is killed', { skip }, async (t) => {
+  const result = await runStep(probe, { ...folders(t), ...sh('yes', 10_000), maxLogBytes: 64 * 1024 });
+  assert.equal(result.logTooLarge, true);
+  assert.ok(result.stdout.length <= 64 * 1024);
+});
