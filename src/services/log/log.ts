@@ -224,7 +224,7 @@ export class Log {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#startRound();
-    } else if (this.#timer === undefined && (this.#queue.length > 0 || this.#unintegrated())) {
+    } else if (this.#timer === undefined && (this.#queue.length > 0 || this.#waiting.length > 0)) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         this.#startRound();
@@ -263,11 +263,6 @@ export class Log {
         );
       await delay(Math.min(1000, 10 * 2 ** this.#failures));
     }
-  }
-
-  /** unintegrated reports whether some waiting entry has an index but no checkpoint yet. */
-  #unintegrated(): boolean {
-    return this.#waiting.length > 0;
   }
 
   async #sequenceBatch(batch: Waiter[]): Promise<void> {
