@@ -6,7 +6,8 @@
  *
  * {@link LogService} holds the sequencing lease before it sequences anything: of several
  * processes started on one log, one sequences and the others serve reads and wait, taking over
- * when the holder's lease expires. The lease is for efficiency; the checkpoint cell's
+ * when the holder's lease expires (PostgreSQL) or the holder dies (embedded: a process lock the
+ * operating system drops at once, so a crashed server never blocks its restart). The lease is for efficiency; the checkpoint cell's
  * compare-and-swap is what keeps two sequencers from forking the log.
  */
 
@@ -28,6 +29,7 @@ import { PgSequenceStore } from '../../storage/postgres/pg-sequence.ts';
 import { openPgPool } from '../../storage/postgres/pool.ts';
 import type { SequenceStore } from '../../storage/sequence.ts';
 import { openSqlite } from '../../storage/sqlite/database.ts';
+import { ProcessLock } from '../../storage/sqlite/process-lock.ts';
 import { SqliteCasStore } from '../../storage/sqlite/sqlite-cas.ts';
 import { SqliteSequenceStore } from '../../storage/sqlite/sqlite-sequence.ts';
 import { Log, type LogOptions } from './log.ts';
@@ -210,6 +212,8 @@ export class LogService {
   readonly #holder = randomBytes(8).toString('hex');
   readonly #closers: (() => Promise<void> | void)[] = [];
   #log: Log | undefined;
+  /** The embedded mode's lease: a lock the operating system drops when this process dies. */
+  #lock: ProcessLock | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #busy = false;
@@ -230,6 +234,7 @@ export class LogService {
   static async start(options: LogServiceOptions): Promise<LogService> {
     const config = await readLogFolderConfig(options.dir);
     const closers: (() => Promise<void> | void)[] = [];
+    let lock: ProcessLock | undefined;
     let sequence: SequenceStore;
     let cell: CasCell;
     if (options.databaseUrl !== undefined) {
@@ -240,10 +245,12 @@ export class LogService {
     } else {
       const db = openSqlite(join(options.dir, 'state.db'));
       closers.push(() => db.close());
+      lock = new ProcessLock(join(options.dir, 'sequencer.lock'));
       sequence = new SqliteSequenceStore(db, config.origin);
       cell = new SqliteCasStore(db).cell('log/checkpoint');
     }
     const service = new LogService(config, { sequence, cell }, options);
+    service.#lock = lock;
     service.#closers.push(...closers);
     const policy = await readLogPolicy(options.dir, config);
     if (policy !== undefined && options.cosign === undefined) {
@@ -274,7 +281,10 @@ export class LogService {
     this.#busy = true;
     const say = this.#options.log ?? (() => undefined);
     try {
-      const held = await this.#sequence.lease(this.#holder, this.#options.leaseMs ?? 10_000);
+      const held =
+        this.#lock !== undefined
+          ? this.#lock.tryAcquire()
+          : await this.#sequence.lease(this.#holder, this.#options.leaseMs ?? 10_000);
       if (held && this.#log === undefined) {
         this.#log = await Log.open({
           origin: this.config.origin,
@@ -310,6 +320,7 @@ export class LogService {
     while (this.#busy) await new Promise((resolve) => setTimeout(resolve, 5));
     await this.#log?.close();
     this.#log = undefined;
+    this.#lock?.release();
     await this.#sequence.release(this.#holder).catch(() => undefined);
     for (const close of this.#closers.reverse()) await close();
   }

@@ -254,14 +254,18 @@ export class Log {
       // Sequenced entries stay waiting and are integrated by a later round; entries that never
       // got an index are failed so their clients can retry.
       for (const w of batch) if (w.index === undefined) w.reject(asUnavailable(error));
-      // A lost swap, or sequenced entries already pruned, means another sequencer moved the log.
-      if (isVouchError(error, 'conflict') || isVouchError(error, 'not-found'))
+      // A lost swap, or sequenced entries already pruned, means another sequencer moved the log:
+      // reload (which acknowledges what the new head covers) and go on without backing off.
+      if (isVouchError(error, 'conflict') || isVouchError(error, 'not-found')) {
+        this.#failures = 0;
         await this.#reload().catch((reloadError: unknown) =>
           this.#options.log(
             `log ${this.origin}: reload failed: ${isVouchError(reloadError) ? reloadError.message : String(reloadError)}`,
           ),
         );
-      await delay(Math.min(1000, 10 * 2 ** this.#failures));
+      } else {
+        await delay(Math.min(1000, 10 * 2 ** this.#failures));
+      }
     }
   }
 
@@ -302,7 +306,7 @@ export class Log {
       this.#head = { note, checkpoint };
       this.#edge = result.edge;
       this.#sequenced = [];
-      await files.publish('checkpoint', note);
+      await publishLatest(files, cell, note);
       // Pruning integrated entries is housekeeping, done every few thousand entries, not per round.
       if (next - this.#prunedTo >= pruneEvery) {
         await sequence.prune(next);
@@ -338,6 +342,23 @@ export class Log {
     this.#options.log(
       `log ${this.origin}: reloaded at size ${head.checkpoint.size}: another sequencer moved the log`,
     );
+    this.#acknowledge();
+  }
+}
+
+/**
+ * publishLatest publishes `note` as the checkpoint file, then re-reads the cell and republishes
+ * until the file holds the cell's value: a sequencer that stalled between its swap and its
+ * publish must not roll the public file back behind a newer checkpoint another one committed.
+ */
+async function publishLatest(files: LogFiles, cell: CasCell, note: Uint8Array): Promise<void> {
+  let published = note;
+  await files.publish('checkpoint', published);
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const current = await cell.read();
+    if (current === undefined || equalBytes(current, published)) return;
+    published = current;
+    await files.publish('checkpoint', published);
   }
 }
 

@@ -6,6 +6,7 @@ import { keyCommand } from './key.ts';
 import { logCommand } from './log.ts';
 import { monitorCommand } from './monitor.ts';
 import { noteCommand } from './note.ts';
+import { rulesCommand } from './rules.ts';
 import { witnessCommand } from './witness.ts';
 
 export const commands: readonly Command[] = [
@@ -15,4 +16,5 @@ export const commands: readonly Command[] = [
   witnessCommand,
   monitorCommand,
   buildCommand,
+  rulesCommand,
 ];

@@ -1,0 +1,129 @@
+/**
+ * `vouch rules compile|diff|apply`: build a detection-rule database from a source folder, write a
+ * record-level delta between two databases, and apply one. The formats are core/rules' and the
+ * file handling services/rules'; this file only wires. Outputs are never overwritten.
+ */
+
+import { formatHex } from '../../../core/bytes/index.ts';
+import { VouchError } from '../../../core/errors.ts';
+import type { RuleDatabase } from '../../../core/rules/database.ts';
+import {
+  applyDeltaFile,
+  compileRules,
+  diffDatabaseFolders,
+  readDatabase,
+  writeDatabase,
+} from '../../../services/rules/compile.ts';
+import { parseCommandLine, quote, required } from '../args.ts';
+import type { CliIo, Command } from '../io.ts';
+import { exitCodes, runSubcommand } from '../io.ts';
+
+const usage = `Usage:
+  vouch rules compile SRC --out DIR --version N [--created SECONDS]
+      Compile the rules source folder SRC (rules.json, *.hsb, allow.sha256, *.yar) into the new
+      database folder DIR. The creation time is --created, else SOURCE_DATE_EPOCH; one is
+      required so that the same source always gives identical bytes.
+  vouch rules diff OLD NEW --out FILE
+      Write the record-level delta from database OLD to database NEW into the new file FILE.
+  vouch rules apply BASE DELTA --out DIR
+      Apply the delta file DELTA to database BASE and write the verified result into the new
+      folder DIR. A delta for another base, or whose result does not match, is refused.
+`;
+
+function positiveInteger(text: string, what: string, allowZero: boolean): number {
+  if (
+    !/^(0|[1-9][0-9]{0,15})$/.test(text) ||
+    !Number.isSafeInteger(Number(text)) ||
+    (!allowZero && text === '0')
+  )
+    throw new VouchError(
+      'invalid-argument',
+      `${what} must be a ${allowZero ? 'non-negative' : 'positive'} integer, not ${quote(text)}`,
+    );
+  return Number(text);
+}
+
+function printDatabase(io: CliIo, dir: string, database: RuleDatabase): void {
+  const { hash, allow, yara } = database.manifest.counts;
+  io.stdout(
+    `${dir}: version ${database.manifest.version}, ${hash} hash signatures, ${allow} allowed hashes, ${yara} YARA files, manifest sha256 ${formatHex(database.manifestDigest)}\n`,
+  );
+}
+
+async function compile(args: readonly string[], io: CliIo): Promise<number> {
+  const synopsis = 'vouch rules compile SRC --out DIR --version N [--created SECONDS]';
+  const { values, positionals } = parseCommandLine(
+    'rules compile',
+    synopsis,
+    args,
+    { out: { type: 'string' }, version: { type: 'string' }, created: { type: 'string' } },
+    true,
+  );
+  const out = required('rules compile', synopsis, values.out, '--out');
+  const version = positiveInteger(
+    required('rules compile', synopsis, values.version, '--version'),
+    '--version',
+    false,
+  );
+  if (positionals.length !== 1) return usageError(io, synopsis);
+  const createdText = typeof values.created === 'string' ? values.created : io.env.SOURCE_DATE_EPOCH;
+  if (createdText === undefined)
+    throw new VouchError(
+      'invalid-argument',
+      'rules compile: set SOURCE_DATE_EPOCH or pass --created SECONDS',
+    );
+  const created = positiveInteger(
+    createdText,
+    typeof values.created === 'string' ? '--created' : 'SOURCE_DATE_EPOCH',
+    true,
+  );
+  const files = await compileRules(positionals[0] as string, { version, created });
+  await writeDatabase(out, files);
+  printDatabase(io, out, (await readDatabase(out)).database);
+  return exitCodes.ok;
+}
+
+async function diff(args: readonly string[], io: CliIo): Promise<number> {
+  const synopsis = 'vouch rules diff OLD NEW --out FILE';
+  const { values, positionals } = parseCommandLine(
+    'rules diff',
+    synopsis,
+    args,
+    { out: { type: 'string' } },
+    true,
+  );
+  const out = required('rules diff', synopsis, values.out, '--out');
+  if (positionals.length !== 2) return usageError(io, synopsis);
+  const delta = await diffDatabaseFolders(positionals[0] as string, positionals[1] as string, out);
+  io.stdout(`${out}: delta of ${delta.length} bytes\n`);
+  return exitCodes.ok;
+}
+
+async function apply(args: readonly string[], io: CliIo): Promise<number> {
+  const synopsis = 'vouch rules apply BASE DELTA --out DIR';
+  const { values, positionals } = parseCommandLine(
+    'rules apply',
+    synopsis,
+    args,
+    { out: { type: 'string' } },
+    true,
+  );
+  const out = required('rules apply', synopsis, values.out, '--out');
+  if (positionals.length !== 2) return usageError(io, synopsis);
+  const database = await applyDeltaFile(positionals[0] as string, positionals[1] as string, out);
+  printDatabase(io, out, database);
+  return exitCodes.ok;
+}
+
+function usageError(io: CliIo, synopsis: string): number {
+  io.stderr(`vouch: wrong number of arguments (usage: ${synopsis})\n`);
+  return exitCodes.usage;
+}
+
+/** rulesCommand is `vouch rules`. */
+export const rulesCommand: Command = {
+  name: 'rules',
+  summary: 'compile detection-rule databases, and diff and apply their deltas',
+  usage,
+  run: (args, io) => runSubcommand(args, io, usage, { compile, diff, apply }),
+};

@@ -1,0 +1,210 @@
+/**
+ * The rule compiler's file side: read a rules source folder (layout in core/rules/source.ts),
+ * compile it into a database folder, read a database folder back, and write or apply deltas. The
+ * formats and every check live in core/rules; this module only reads and writes files, through
+ * writeFileDurable, and never overwrites an existing output.
+ *
+ * Crash story for a database folder: (1) create the folder (it must not exist); (2) write every
+ * member durably; (3) write `manifest.json` last — the commit point. A folder without a manifest
+ * is an interrupted build and {@link readDatabase} refuses it; a folder with one is complete,
+ * because every member it names was durable before it was written. LIMIT: symbolic links and
+ * special files in a source or database folder are refused, not followed; YARA files are not
+ * compiled yet (YARA-X validation is future work).
+ */
+
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { describeUntrusted, VouchError } from '../../core/errors.ts';
+import {
+  buildDatabase,
+  type DatabaseFiles,
+  openDatabase,
+  type RuleDatabase,
+} from '../../core/rules/database.ts';
+import { applyDelta, diffDatabases, maxDeltaBytes } from '../../core/rules/delta.ts';
+import { hashDbFileName, manifestFileName } from '../../core/rules/manifest.ts';
+import {
+  defaultSourceLimits,
+  type HashFile,
+  isYaraFileName,
+  parseAllowList,
+  parseHashFiles,
+  parseRulesMetadata,
+} from '../../core/rules/source.ts';
+import { mkdirDurable, syncDirectory, writeFileDurable } from '../../storage/fs/durable.ts';
+
+/** maxDatabaseFileBytes caps one database member read from disk (just under 2 GiB, Node's limit). */
+export const maxDatabaseFileBytes = 2 ** 31 - 1;
+
+/** CompileOptions are the values a database gets besides its source. */
+export interface CompileOptions {
+  /** version is the database version, a positive integer. */
+  readonly version: number;
+  /** created is the build time in seconds since the epoch (SOURCE_DATE_EPOCH). */
+  readonly created: number;
+}
+
+/**
+ * readBounded reads a regular file (never through a symbolic link) of at most `limit` bytes with
+ * large positioned reads into one buffer: much faster than readFile's small chunks for a 70 MB
+ * hash table, and the size and type are checked on the open descriptor, not on the path.
+ */
+async function readBounded(path: string, limit: number, what: string): Promise<Uint8Array> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new VouchError('malformed', `${what} is not a regular file`, { field: path });
+    if (info.size > limit)
+      throw new VouchError('too-large', `${what} exceeds the limit of ${limit}`, { field: path, limit });
+    // One spare byte detects a file that grew since fstat.
+    const out = new Uint8Array(info.size + 1);
+    let filled = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(out, filled, out.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+      if (filled === out.length)
+        throw new VouchError('unavailable', `${what} changed while it was being read`, { field: path });
+    }
+    return out.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function listFiles(dir: string, what: string, allowYaraFolder = false): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const entry of entries)
+    if (!entry.isFile() && !(allowYaraFolder && entry.isDirectory() && entry.name === 'yara'))
+      throw new VouchError('malformed', `${what}: ${describeUntrusted(entry.name)} is not a regular file`, {
+        field: join(dir, entry.name),
+      });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort();
+}
+
+/**
+ * compileRules reads the source folder `src` and returns the database files. Every file must be
+ * `rules.json`, `allow.sha256`, `NAME.hsb` or `NAME.yar`; anything else is refused, so a typo is
+ * not silently skipped. Errors name the file and line.
+ */
+export async function compileRules(src: string, options: CompileOptions): Promise<DatabaseFiles> {
+  const names = await listFiles(src, 'rules source');
+  const limit = defaultSourceLimits.maxFileBytes;
+  const hashFiles: HashFile[] = [];
+  const yara = new Map<string, Uint8Array>();
+  let allow: readonly Uint8Array[] = [];
+  let metadata: ReturnType<typeof parseRulesMetadata> | undefined;
+  for (const name of names) {
+    const path = join(src, name);
+    if (name === 'rules.json') metadata = parseRulesMetadata(await readBounded(path, 64 * 1024, name), name);
+    else if (name === 'allow.sha256') allow = parseAllowList(await readBounded(path, limit, name), name);
+    else if (name.endsWith('.hsb'))
+      hashFiles.push({ file: name, bytes: await readBounded(path, limit, name) });
+    else if (isYaraFileName(name)) yara.set(name, await readBounded(path, limit, name));
+    else
+      throw new VouchError('malformed', `rules source: unexpected file ${describeUntrusted(name)}`, {
+        field: path,
+      });
+  }
+  if (metadata === undefined)
+    throw new VouchError('not-found', 'rules source has no rules.json', { field: src });
+  const hashes = parseHashFiles(hashFiles);
+  return buildDatabase({ ...metadata, ...options, hashes, allow, yara });
+}
+
+/**
+ * writeDatabase creates the folder `out` (which must not exist; its parent is created if
+ * missing) and writes `files` into it, the manifest last. Throws `conflict` if `out` exists.
+ */
+export async function writeDatabase(out: string, files: DatabaseFiles): Promise<void> {
+  const target = resolve(out);
+  await mkdirDurable(dirname(target));
+  try {
+    await mkdir(target, { mode: 0o755 });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'EEXIST')
+      throw new VouchError('conflict', `output ${out} already exists; refusing to overwrite`, { field: out });
+    throw error;
+  }
+  await syncDirectory(dirname(target));
+  if ([...files.keys()].some((name) => name.startsWith('yara/'))) {
+    await mkdir(join(target, 'yara'), { mode: 0o755 });
+    await syncDirectory(target);
+  }
+  for (const [name, bytes] of files)
+    if (name !== manifestFileName) await writeFileDurable(join(target, name), bytes, { exclusive: true });
+  // Commit point: the manifest names members that are all durable by now.
+  const manifest = files.get(manifestFileName);
+  if (manifest === undefined) throw new VouchError('invariant', 'internal error: database without manifest');
+  await writeFileDurable(join(target, manifestFileName), manifest, { exclusive: true });
+}
+
+/**
+ * readDatabase reads every file of the database folder `dir` (the manifest, the hash table and
+ * `yara/*`) and opens it: the result is verified against its manifest, or an error names the
+ * member and the expected digest.
+ */
+export async function readDatabase(dir: string): Promise<{ files: DatabaseFiles; database: RuleDatabase }> {
+  const files = new Map<string, Uint8Array>();
+  const top = await listFiles(dir, 'rule database', true);
+  if (!top.includes(manifestFileName))
+    throw new VouchError(
+      'not-found',
+      `${dir} has no ${manifestFileName} (not a database, or an interrupted build)`,
+      {
+        field: dir,
+      },
+    );
+  for (const name of top) {
+    const limit = name === hashDbFileName ? maxDatabaseFileBytes : 64 << 20;
+    files.set(name, await readBounded(join(dir, name), limit, name));
+  }
+  const yaraDir = join(dir, 'yara');
+  const hasYara = await lstat(yaraDir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (hasYara)
+    for (const name of await listFiles(yaraDir, 'rule database yara folder'))
+      files.set(`yara/${name}`, await readBounded(join(yaraDir, name), 64 << 20, `yara/${name}`));
+  return { files, database: openDatabase(files) };
+}
+
+/** writeNewFile writes `bytes` to `path` durably, refusing (`conflict`) to replace an existing file. */
+export async function writeNewFile(path: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await writeFileDurable(path, bytes, { exclusive: true });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'EEXIST')
+      throw new VouchError('conflict', `output ${path} already exists; refusing to overwrite`, {
+        field: path,
+      });
+    throw error;
+  }
+}
+
+/** diffDatabaseFolders writes the delta from database folder `from` to `to` into the new file `out`. */
+export async function diffDatabaseFolders(from: string, to: string, out: string): Promise<Uint8Array> {
+  const a = await readDatabase(from);
+  const b = await readDatabase(to);
+  const delta = diffDatabases(a.files, b.files);
+  await writeNewFile(out, delta);
+  return delta;
+}
+
+/**
+ * applyDeltaFile applies the delta file `delta` to database folder `base` and writes the verified
+ * result into the new folder `out`; nothing is written unless the result's digest is the one the
+ * delta commits to. `base` is never changed.
+ */
+export async function applyDeltaFile(base: string, delta: string, out: string): Promise<RuleDatabase> {
+  const { files } = await readDatabase(base);
+  const result = applyDelta(files, await readBounded(delta, maxDeltaBytes, 'delta'));
+  const database = openDatabase(result);
+  await writeDatabase(out, result);
+  return database;
+}
