@@ -1,5 +1,6 @@
 /** The benchmark suites `npm run bench` runs, in report order. */
 import type { Suite } from '../lib.ts';
+import { conveyer } from './conveyer.ts';
 import { logHttp } from './log-http.ts';
 import { logProof } from './log-proof.ts';
 import { logSequencer } from './log-sequencer.ts';
@@ -16,4 +17,5 @@ export const suites: readonly Suite[] = [
   logTiles,
   logProof,
   witness,
+  conveyer,
 ];

@@ -6,6 +6,7 @@ import { keyCommand } from './key.ts';
 import { logCommand } from './log.ts';
 import { monitorCommand } from './monitor.ts';
 import { noteCommand } from './note.ts';
+import { rebuildCommand } from './rebuild.ts';
 import { rulesCommand } from './rules.ts';
 import { witnessCommand } from './witness.ts';
 
@@ -17,4 +18,5 @@ export const commands: readonly Command[] = [
   monitorCommand,
   buildCommand,
   rulesCommand,
+  rebuildCommand,
 ];
