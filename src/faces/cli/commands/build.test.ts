@@ -1,12 +1,22 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { generateKey } from '../../../core/crypto/index.ts';
+import { createSigner, generateKey } from '../../../core/crypto/index.ts';
 import { sealKeyFile } from '../../../core/crypto/keyfile.ts';
+import { leafHash } from '../../../core/merkle/index.ts';
+import { createNoteSigner, formatVerifierKey, verifierSet } from '../../../core/note/index.ts';
+import { createCheckpointVerifier } from '../../../core/tlog/cosignature.ts';
+import { checkTlogProof, parseTlogProof } from '../../../core/tlog/proof.ts';
 import { probeSandbox } from '../../../services/conveyer/sandbox.ts';
+import { Log } from '../../../services/log/log.ts';
 import { writeKeyFile } from '../../../storage/fs/key-file.ts';
+import { MemoryBlobStore, MemoryCasStore } from '../../../storage/memory/memory.ts';
+import { openSqlite } from '../../../storage/sqlite/database.ts';
+import { SqliteSequenceStore } from '../../../storage/sqlite/sqlite-sequence.ts';
+import { serve } from '../../http/http.ts';
+import { createLogHandler } from '../../http/log.ts';
 import { type CliIo, exitCodes, reportError } from '../io.ts';
 import { buildCommand } from './build.ts';
 
@@ -98,4 +108,65 @@ test('the builder key is not visible inside the sandbox', { skip }, async () => 
   const result = await vouch([...args, '--source-date-epoch', '1700000000']);
   assert.equal(result.code, exitCodes.verificationFailed, result.stderr);
   assert.equal(existsSync(out), false);
+});
+
+test('vouch build --log appends the provenance to a release log and writes its checked tlog-proof', {
+  skip,
+}, async () => {
+  const origin = 'release-log.vouch.example';
+  const logSigner = createNoteSigner(createSigner(origin, generateKey('ed25519')));
+  const files = new MemoryBlobStore();
+  const log = await Log.open({
+    origin,
+    signer: logSigner,
+    files,
+    checkpoint: new MemoryCasStore().cell('c'),
+    sequence: new SqliteSequenceStore(openSqlite(':memory:'), origin),
+    batchAgeMs: 1,
+  });
+  const server = await serve(createLogHandler({ files, log: () => log }), {
+    host: '127.0.0.1',
+    port: 0,
+    log: () => undefined,
+  });
+  try {
+    const out = join(work, 'out-logged');
+    const vkey = formatVerifierKey(logSigner);
+    const args = [join(example, 'recipe.json'), '--source', example, '--out', out, '--key', keyPath];
+    const result = await vouch([
+      ...args,
+      '--source-date-epoch',
+      '1700000000',
+      '--log',
+      `${server.url}/`,
+      '--log-vkey',
+      vkey,
+    ]);
+    assert.equal(result.code, exitCodes.ok, result.stderr);
+    assert.match(result.stdout, /\nlogged index 0 in \d+ ms\n$/);
+    const provenance = new Uint8Array(readFileSync(join(out, 'provenance.dsse.json')));
+    const proof = parseTlogProof(new Uint8Array(readFileSync(join(out, 'provenance.dsse.json.tlog-proof'))));
+    const checked = checkTlogProof(
+      proof,
+      leafHash(provenance),
+      origin,
+      verifierSet([createCheckpointVerifier(vkey)]),
+    );
+    assert.equal(checked.checkpoint.size, 1n);
+    // --log without the key to check it is refused before anything is built.
+    const refused = await vouch([
+      ...args.slice(0, -4),
+      '--out',
+      join(work, 'never'),
+      '--key',
+      keyPath,
+      '--log',
+      server.url,
+    ]);
+    assert.equal(refused.code, exitCodes.usage);
+    assert.equal(existsSync(join(work, 'never')), false);
+  } finally {
+    await server.close();
+    await log.close();
+  }
 });

@@ -4,9 +4,14 @@
  * provenance into a new output folder. The work is services/conveyer's; this file only wires.
  */
 
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { addAndProve } from '../../../clients/log/add.ts';
 import { parseDecimal } from '../../../core/bytes/index.ts';
 import { VouchError } from '../../../core/errors.ts';
+import { createCheckpointVerifier } from '../../../core/tlog/cosignature.ts';
 import { buildOutputNames, runBuild } from '../../../services/conveyer/build.ts';
+import { writeFileDurable } from '../../../storage/fs/durable.ts';
 import { parseCommandLine, required } from '../args.ts';
 import type { CliIo, Command } from '../io.ts';
 import { exitCodes } from '../io.ts';
@@ -16,7 +21,7 @@ import { loadSigner } from '../load-key.ts';
 export const defaultBuilderId = 'https://vouch.example/builders/local';
 
 const synopsis =
-  'vouch build RECIPE --source DIR --out DIR --key BUILDER_KEY [--builder-id URI] [--source-date-epoch N]';
+  'vouch build RECIPE --source DIR --out DIR --key BUILDER_KEY [--builder-id URI] [--source-date-epoch N] [--log URL --log-vkey VKEY]';
 
 const usage = `Usage:
   ${synopsis}
@@ -28,6 +33,9 @@ const usage = `Usage:
       ${buildOutputNames.provenance} (an in-toto SLSA v1 statement in a DSSE envelope signed by
       BUILDER_KEY after the sandbox exited) and ${buildOutputNames.logs}/. A failing build leaves no --out.
       --builder-id names the building site (default: $VOUCH_BUILDER_ID or ${defaultBuilderId}).
+      With --log, the signed provenance is appended to that release log, and the entry's
+      inclusion proof, checked under a checkpoint signed by --log-vkey, is written next to it as
+      ${buildOutputNames.provenance}.tlog-proof (C2SP tlog-proof) for offline verification.
 `;
 
 async function build(args: readonly string[], io: CliIo): Promise<number> {
@@ -41,6 +49,8 @@ async function build(args: readonly string[], io: CliIo): Promise<number> {
       key: { type: 'string' },
       'builder-id': { type: 'string' },
       'source-date-epoch': { type: 'string' },
+      log: { type: 'string' },
+      'log-vkey': { type: 'string' },
     },
     true,
   );
@@ -61,6 +71,11 @@ async function build(args: readonly string[], io: CliIo): Promise<number> {
     typeof values['builder-id'] === 'string'
       ? values['builder-id']
       : (io.env['VOUCH_BUILDER_ID'] ?? defaultBuilderId);
+  const logUrl = typeof values.log === 'string' ? values.log : undefined;
+  const logKey =
+    logUrl === undefined
+      ? undefined
+      : createCheckpointVerifier(required('build', synopsis, values['log-vkey'], '--log-vkey'));
   const signer = await loadSigner(keyPath, io);
   const result = await runBuild({
     recipePath,
@@ -76,6 +91,15 @@ async function build(args: readonly string[], io: CliIo): Promise<number> {
   io.stdout(`tree ${result.treeHash}\n`);
   if (result.commit !== undefined) io.stdout(`commit ${result.commit}\n`);
   io.stdout(`hermetic ${result.hermetic}\n`);
+  if (logUrl !== undefined && logKey !== undefined) {
+    const started = performance.now();
+    const provenance = await readFile(join(outDir, buildOutputNames.provenance));
+    const logged = await addAndProve(logUrl, new Uint8Array(provenance), { logKey });
+    await writeFileDurable(join(outDir, `${buildOutputNames.provenance}.tlog-proof`), logged.proof, {
+      mode: 0o644,
+    });
+    io.stdout(`logged index ${logged.ack.index} in ${Math.round(performance.now() - started)} ms\n`);
+  }
   return exitCodes.ok;
 }
 

@@ -8,6 +8,7 @@ import { monitorCommand } from './monitor.ts';
 import { noteCommand } from './note.ts';
 import { rebuildCommand } from './rebuild.ts';
 import { rulesCommand } from './rules.ts';
+import { scanCommand } from './scan.ts';
 import { witnessCommand } from './witness.ts';
 
 export const commands: readonly Command[] = [
@@ -19,4 +20,5 @@ export const commands: readonly Command[] = [
   buildCommand,
   rulesCommand,
   rebuildCommand,
+  scanCommand,
 ];

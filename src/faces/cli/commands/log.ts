@@ -5,6 +5,8 @@
  */
 
 import { join, resolve } from 'node:path';
+import { addEntry } from '../../../clients/log/add.ts';
+import { formatBase64 } from '../../../core/bytes/index.ts';
 import { VouchError } from '../../../core/errors.ts';
 import { createNoteSigner, formatVerifierKey } from '../../../core/note/index.ts';
 import { maxEntrySize } from '../../../core/tlog/entry-bundle.ts';
@@ -152,42 +154,14 @@ async function add(args: readonly string[], io: CliIo): Promise<number> {
   const base = required('log add', addSynopsis, values.log, '--log');
   if (positionals.length === 0)
     throw new VouchError('invalid-argument', `log add: no FILE given (usage: ${addSynopsis})`);
-  const url = new URL('add', base.endsWith('/') ? base : `${base}/`);
   for (const file of positionals) {
     const entry = await readInput(file, io, maxEntrySize);
-    const ack = await postEntry(url, entry);
-    io.stdout(`${JSON.stringify({ file, index: ack.index, leafHash: ack.leafHash })}\n`);
+    const ack = await addEntry(base, entry);
+    io.stdout(
+      `${JSON.stringify({ file, index: Number(ack.index), leafHash: formatBase64(ack.leafHash) })}\n`,
+    );
   }
   return exitCodes.ok;
-}
-
-/** postEntry sends one entry, retrying a bounded number of times on 503 with Retry-After. */
-async function postEntry(url: URL, entry: Uint8Array): Promise<{ index: number; leafHash: string }> {
-  for (let attempt = 0; ; attempt++) {
-    let response: Response;
-    try {
-      response = await fetch(url, { method: 'POST', body: entry, signal: AbortSignal.timeout(60_000) });
-    } catch (cause) {
-      throw new VouchError('unavailable', `could not reach the log at ${url.origin}`, {}, { cause });
-    }
-    const text = (await response.text()).slice(0, 64 * 1024);
-    if (response.status === 200) {
-      const ack = JSON.parse(text) as { index?: unknown; leafHash?: unknown };
-      if (typeof ack.index !== 'number' || typeof ack.leafHash !== 'string') {
-        throw new VouchError('malformed', 'the log answered add with an unexpected body');
-      }
-      return { index: ack.index, leafHash: ack.leafHash };
-    }
-    if (response.status === 503 && attempt < 5) {
-      const wait = Math.min(10, Number(response.headers.get('retry-after') ?? '1') || 1);
-      await new Promise((done) => setTimeout(done, wait * 1000));
-      continue;
-    }
-    const reason = text.split('\n')[0]?.slice(0, 200) ?? '';
-    const code =
-      response.status === 413 ? 'too-large' : response.status < 500 ? 'invalid-argument' : 'unavailable';
-    throw new VouchError(code, `the log refused the entry (${response.status}): ${reason}`);
-  }
 }
 
 function integer(value: unknown, flag: string): number {

@@ -14,6 +14,7 @@ import {
   readDatabase,
   writeDatabase,
 } from '../../../services/rules/compile.ts';
+import { exportClamav } from '../../../services/rules/export.ts';
 import { parseCommandLine, quote, required } from '../args.ts';
 import type { CliIo, Command } from '../io.ts';
 import { exitCodes, runSubcommand } from '../io.ts';
@@ -28,6 +29,10 @@ const usage = `Usage:
   vouch rules apply BASE DELTA --out DIR
       Apply the delta file DELTA to database BASE and write the verified result into the new
       folder DIR. A delta for another base, or whose result does not match, is refused.
+  vouch rules export DB --clamav DIR
+      Write the hash signatures of database DB in ClamAV's formats into DIR (vouch.hsb, and
+      vouch.sfp for the allow-list), for \`clamscan -d DIR\`. Existing files are not replaced.
+      Signatures of the empty file are omitted: ClamAV never matches an empty file.
 `;
 
 function positiveInteger(text: string, what: string, allowZero: boolean): number {
@@ -115,6 +120,26 @@ async function apply(args: readonly string[], io: CliIo): Promise<number> {
   return exitCodes.ok;
 }
 
+async function exportRules(args: readonly string[], io: CliIo): Promise<number> {
+  const synopsis = 'vouch rules export DB --clamav DIR';
+  const { values, positionals } = parseCommandLine(
+    'rules export',
+    synopsis,
+    args,
+    { clamav: { type: 'string' } },
+    true,
+  );
+  const out = required('rules export', synopsis, values.clamav, '--clamav');
+  if (positionals.length !== 1) return usageError(io, synopsis);
+  const { written, omitted } = await exportClamav(positionals[0] as string, out);
+  for (const name of written) io.stdout(`${out}/${name}\n`);
+  if (omitted.length > 0)
+    io.stderr(
+      `vouch: rules export: ${omitted.length} signatures of the empty file omitted (ClamAV never matches it)\n`,
+    );
+  return exitCodes.ok;
+}
+
 function usageError(io: CliIo, synopsis: string): number {
   io.stderr(`vouch: wrong number of arguments (usage: ${synopsis})\n`);
   return exitCodes.usage;
@@ -123,7 +148,7 @@ function usageError(io: CliIo, synopsis: string): number {
 /** rulesCommand is `vouch rules`. */
 export const rulesCommand: Command = {
   name: 'rules',
-  summary: 'compile detection-rule databases, and diff and apply their deltas',
+  summary: 'compile detection-rule databases, diff and apply their deltas, export them',
   usage,
-  run: (args, io) => runSubcommand(args, io, usage, { compile, diff, apply }),
+  run: (args, io) => runSubcommand(args, io, usage, { compile, diff, apply, export: exportRules }),
 };

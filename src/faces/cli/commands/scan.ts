@@ -1,0 +1,110 @@
+/**
+ * `vouch scan --db DIR PATH...`: scan files against a compiled rule database's hash signatures
+ * (services/scanner). Standard output gets one JSON line per detection,
+ * `{"path","signature","sha256","size"}`, then one summary line
+ * `{"files","bytes","detections","errors","skipped","seconds"}`; per-file errors and skipped
+ * entries go to standard error. Exit codes are clamscan's: 0 clean, 1 detections, 2 errors
+ * (including a database that does not load or verify). It does not draw a progress bar yet
+ * (CliIo does not say whether standard output is a terminal) and does not run YARA rules.
+ */
+
+import { VouchError } from '../../../core/errors.ts';
+import type { HashDb } from '../../../core/rules/hashdb.ts';
+import { readDatabase } from '../../../services/rules/compile.ts';
+import { defaultScanLimits, scanExitCode, scanPaths } from '../../../services/scanner/scan.ts';
+import { parseCommandLine, quote, required } from '../args.ts';
+import type { CliIo, Command } from '../io.ts';
+import { reportError } from '../io.ts';
+
+const synopsis = 'vouch scan --db DIR [--max-file-size BYTES] [--jobs N] PATH...';
+
+const usage = `Usage:
+  ${synopsis}
+      Scan the files under each PATH against the hash signatures and allow-list of the rule
+      database DIR. Symbolic links are not followed and special files are skipped; files over
+      --max-file-size (default ${defaultScanLimits.maxFileBytes}) are errors. --jobs files are read
+      at once (default ${defaultScanLimits.concurrency}).
+      Prints one JSON line per detection and a JSON summary line.
+      Exit status: 0 nothing found, 1 detections, 2 errors.
+`;
+
+/** scanErrorExit is clamscan's "some error(s) occurred" status. */
+const scanErrorExit = 2;
+
+function boundedInteger(text: string, flag: string, max: number): number {
+  const value = /^[1-9][0-9]{0,15}$/.test(text) ? Number(text) : 0;
+  if (!Number.isSafeInteger(value) || value < 1 || value > max)
+    throw new VouchError(
+      'invalid-argument',
+      `scan: ${flag} must be an integer from 1 to ${max}, not ${quote(text)}`,
+    );
+  return value;
+}
+
+async function run(args: readonly string[], io: CliIo): Promise<number> {
+  let db: string;
+  let limits = defaultScanLimits;
+  let paths: string[];
+  try {
+    const { values, positionals } = parseCommandLine(
+      'scan',
+      synopsis,
+      args,
+      { db: { type: 'string' }, 'max-file-size': { type: 'string' }, jobs: { type: 'string' } },
+      true,
+    );
+    if (values.help === true) {
+      io.stdout(usage);
+      return 0;
+    }
+    db = required('scan', synopsis, values.db, '--db');
+    if (typeof values['max-file-size'] === 'string')
+      limits = {
+        ...limits,
+        maxFileBytes: boundedInteger(values['max-file-size'], '--max-file-size', 2 ** 53 - 1),
+      };
+    if (typeof values.jobs === 'string')
+      limits = { ...limits, concurrency: boundedInteger(values.jobs, '--jobs', 64) };
+    if (positionals.length === 0) {
+      io.stderr(`vouch: scan: no PATH given (usage: ${synopsis})\n`);
+      return scanErrorExit;
+    }
+    paths = positionals;
+  } catch (error) {
+    reportError(error, io);
+    return scanErrorExit;
+  }
+  let hashDb: HashDb;
+  try {
+    hashDb = (await readDatabase(db)).database.hashDb;
+  } catch (error) {
+    // A database that is missing, corrupt or fails its manifest check is an error (2), never "found" (1).
+    reportError(error, io);
+    return scanErrorExit;
+  }
+  const summary = await scanPaths(
+    hashDb,
+    paths,
+    (event) => {
+      if (event.kind === 'detection') {
+        const { path, signature, sha256, size } = event.detection;
+        io.stdout(`${JSON.stringify({ path, signature, sha256, size })}\n`);
+      } else if (event.kind === 'error') io.stderr(`vouch: scan: ${event.path}: ${event.message}\n`);
+      else io.stderr(`vouch: scan: ${event.path}: skipped: ${event.reason}\n`);
+    },
+    { limits },
+  );
+  const { files, bytes, detections, errors, skipped, seconds } = summary;
+  io.stdout(
+    `${JSON.stringify({ files, bytes, detections, errors, skipped, seconds: Number(seconds.toFixed(3)) })}\n`,
+  );
+  return scanExitCode(summary);
+}
+
+/** scanCommand is `vouch scan`. */
+export const scanCommand: Command = {
+  name: 'scan',
+  summary: 'scan files against a rule database (clamscan exit codes)',
+  usage,
+  run,
+};

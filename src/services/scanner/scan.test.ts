@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { makeTempDir, removeDir } from '../../../test/support/log-fixture.ts';
+import { formatHashDb, type HashDb, parseHashDb } from '../../core/rules/hashdb.ts';
+import type { HashSignature } from '../../core/rules/source.ts';
+import {
+  defaultScanLimits,
+  hashFile,
+  type ScanEvent,
+  type ScanSummary,
+  scanExitCode,
+  scanPaths,
+} from './scan.ts';
+
+const digestOf = (text: string) => new Uint8Array(createHash('sha256').update(text).digest());
+const sig = (text: string, size: number | '*', name: string): HashSignature => ({
+  digest: digestOf(text),
+  size,
+  name,
+});
+
+function makeDb(records: HashSignature[], allow: Uint8Array[] = []): HashDb {
+  return parseHashDb(formatHashDb(records, allow));
+}
+
+async function scan(db: HashDb, roots: string[], concurrency = 4, onEvent?: (e: ScanEvent) => void) {
+  const events: ScanEvent[] = [];
+  const summary = await scanPaths(
+    db,
+    roots,
+    (event) => {
+      events.push(event);
+      onEvent?.(event);
+    },
+    { limits: { ...defaultScanLimits, concurrency, bufferBytes: 7, maxFileBytes: 1000 } },
+  );
+  const detections = events
+    .flatMap((e) => (e.kind === 'detection' ? [`${e.detection.path} ${e.detection.signature}`] : []))
+    .sort();
+  const errors = events.flatMap((e) => (e.kind === 'error' ? [e.path] : [])).sort();
+  const skipped = events.flatMap((e) => (e.kind === 'skipped' ? [e.path] : [])).sort();
+  return { summary, events, detections, errors, skipped };
+}
+
+describe('scanPaths', () => {
+  let dir = '';
+  let root = '';
+  let outside = '';
+  before(async () => {
+    dir = await makeTempDir('vouch-scan-');
+    root = join(dir, 'root');
+    outside = join(dir, 'outside');
+    await mkdir(join(root, 'sub', 'deeper'), { recursive: true });
+    await mkdir(outside);
+    await writeFile(join(root, 'evil.txt'), 'evil');
+    await writeFile(join(root, 'sub', 'evil-copy'), 'evil');
+    await writeFile(join(root, 'sub', 'deeper', 'any'), 'any size');
+    await writeFile(join(root, 'clean'), 'clean');
+    await writeFile(join(root, 'allowed'), 'allowed');
+    await writeFile(join(root, 'big'), 'x'.repeat(1001));
+    await writeFile(join(root, 'wrong-size'), 'evil!');
+    await writeFile(join(outside, 'evil-outside'), 'evil');
+    await symlink(join(outside, 'evil-outside'), join(root, 'link-to-file'));
+    await symlink(outside, join(root, 'link-to-dir'));
+  });
+  after(() => removeDir(dir));
+
+  const db = () =>
+    makeDb(
+      [
+        sig('evil', 4, 'Test.Evil'),
+        sig('evil', '*', 'Test.Evil.Any'),
+        sig('any size', '*', 'Test.Any'),
+        sig('allowed', 7, 'Test.Allowed'),
+        sig('evil!', 99, 'Test.OtherSize'),
+      ],
+      [digestOf('allowed')],
+    );
+
+  test('reports exact-size and any-size matches, honours the allow-list, skips links, errors on big files', async () => {
+    const r = await scan(db(), [root]);
+    assert.deepEqual(r.detections, [
+      `${join(root, 'evil.txt')} Test.Evil`,
+      `${join(root, 'evil.txt')} Test.Evil.Any`,
+      `${join(root, 'sub', 'deeper', 'any')} Test.Any`,
+      `${join(root, 'sub', 'evil-copy')} Test.Evil`,
+      `${join(root, 'sub', 'evil-copy')} Test.Evil.Any`,
+    ]);
+    assert.deepEqual(r.errors, [join(root, 'big')]);
+    assert.deepEqual(r.skipped, [join(root, 'link-to-dir'), join(root, 'link-to-file')]);
+    assert.equal(r.summary.files, 6);
+    assert.equal(r.summary.bytes, 4 + 4 + 8 + 5 + 7 + 5);
+    assert.equal(r.summary.detections, 5);
+    assert.equal(r.summary.errors, 1);
+    assert.equal(r.summary.skipped, 2);
+    const first = r.events.find((e) => e.kind === 'detection');
+    assert.ok(first?.kind === 'detection');
+    assert.equal(first.detection.sha256, createHash('sha256').update('evil').digest('hex'));
+    assert.equal(first.detection.size, 4);
+    assert.equal(scanExitCode(r.summary), 1);
+  });
+
+  test('the same results with one file in flight as with four', async () => {
+    const one = await scan(db(), [root], 1);
+    const four = await scan(db(), [root], 4);
+    assert.deepEqual(one.detections, four.detections);
+    assert.deepEqual(one.errors, four.errors);
+  });
+
+  test('roots: a file, a symbolic link and a missing path', async () => {
+    const r = await scan(db(), [join(root, 'evil.txt'), join(root, 'link-to-dir'), join(dir, 'missing')]);
+    assert.deepEqual(r.detections, [
+      `${join(root, 'evil.txt')} Test.Evil`,
+      `${join(root, 'evil.txt')} Test.Evil.Any`,
+    ]);
+    assert.deepEqual(r.skipped, [join(root, 'link-to-dir')]);
+    assert.deepEqual(r.errors, [join(dir, 'missing')]);
+  });
+
+  test('a directory that vanishes during the walk is a per-file error', async () => {
+    const tree = join(dir, 'vanish');
+    await mkdir(join(tree, 'z-gone'), { recursive: true });
+    await writeFile(join(tree, 'a-evil'), 'evil');
+    await writeFile(join(tree, 'z-gone', 'evil'), 'evil');
+    // With one file in flight the walk reads z-gone only after a-evil's detection was reported.
+    const r = await scan(db(), [tree], 1, (event) => {
+      if (event.kind === 'detection') rmSync(join(tree, 'z-gone'), { recursive: true, force: true });
+    });
+    assert.deepEqual(r.errors, [join(tree, 'z-gone')]);
+    assert.equal(r.summary.files, 1);
+  });
+
+  test('a FIFO is skipped, not opened', { skip: process.platform === 'win32' }, async () => {
+    const tree = join(dir, 'fifo');
+    await mkdir(tree);
+    const made = spawnSync('mkfifo', [join(tree, 'pipe')]);
+    if (made.status !== 0) return;
+    await writeFile(join(tree, 'clean'), 'clean');
+    const r = await scan(db(), [tree]);
+    assert.deepEqual(r.skipped, [join(tree, 'pipe')]);
+    assert.equal(r.summary.files, 1);
+    assert.equal(scanExitCode(r.summary), 0);
+  });
+
+  test('scanExitCode follows clamscan', () => {
+    const base: ScanSummary = { files: 1, bytes: 1, detections: 0, errors: 0, skipped: 0, seconds: 0 };
+    const rows: [string, ScanSummary, number][] = [
+      ['clean', base, 0],
+      ['detections', { ...base, detections: 1 }, 1],
+      ['errors', { ...base, errors: 1 }, 2],
+      ['both', { ...base, detections: 1, errors: 1 }, 1],
+    ];
+    for (const [name, summary, code] of rows) assert.equal(scanExitCode(summary), code, name);
+  });
+});
+
+describe('hashFile', () => {
+  test('streams SHA-256 through a small buffer', async () => {
+    const dir = await makeTempDir('vouch-hash-');
+    try {
+      const text = 'abc'.repeat(1000);
+      await writeFile(join(dir, 'f'), text);
+      const r = await hashFile(join(dir, 'f'), 1 << 20, new Uint8Array(13));
+      assert.deepEqual(r.digest, digestOf(text));
+      assert.equal(r.size, 3000);
+      await symlink(join(dir, 'f'), join(dir, 'l'));
+      await assert.rejects(hashFile(join(dir, 'l'), 1 << 20, new Uint8Array(13)), { code: 'ELOOP' });
+      await assert.rejects(hashFile(dir, 1 << 20, new Uint8Array(13)), { code: 'malformed' });
+      await assert.rejects(hashFile(join(dir, 'f'), 2999, new Uint8Array(13)), { code: 'too-large' });
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  test('a file whose length differs from its size is refused', {
+    skip: process.platform !== 'linux',
+  }, async () => {
+    // /proc files report size 0 but have content: the same check catches a file that grows.
+    await assert.rejects(hashFile('/proc/self/status', 1 << 20, new Uint8Array(64)), { code: 'unavailable' });
+  });
+});
