@@ -190,9 +190,14 @@ try {
       method: 'POST',
       body: formatAddCheckpointRequest({ old: 3n, proof: [], checkpoint: forged }),
     });
-    process.stdout.write(
-      `  witness w${i + 1} answers ${answer.status}: it already cosigned another tree of size 3\n`,
-    );
+    if (answer.status !== 409) {
+      process.stderr.write(
+        `demo: witness w${i + 1} answered ${answer.status} to a forged history, not 409\n`,
+      );
+      stopServers();
+      process.exit(1);
+    }
+    process.stdout.write(`  witness w${i + 1} answers 409: it already cosigned another tree of size 3\n`);
   }
   say('...so it cannot meet the policy, and a monitor shown it reports the split view');
   vouch(['log', 'verify', '--log', 'forged', '--policy', 'policy.txt'], 1);

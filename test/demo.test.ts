@@ -27,6 +27,7 @@ test('npm run demo runs from start to end', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /"cosigners":\["w1","w2"\],"ok":true/);
     assert.match(r.stdout, /witness w1 answers 409/);
+    assert.match(r.stdout, /witness w2 answers 409/);
     assert.match(r.stdout, /"event":"fork"/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -146,13 +146,23 @@ for (const row of faultRows) {
     const notes: Uint8Array[] = [log.head.note];
     if (row.files) w.files.faults = row.files;
     if (row.cas) w.cas.faults = row.cas;
-    const settled = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => log.add(entry(i))));
+    // Whatever fails, an entry is acknowledged only once the published file covers it.
+    const published = async (i: number): Promise<AddResult> => {
+      const r = await log.add(entry(i));
+      const file = checkpointOf(w.files.blobs.get('checkpoint') as Uint8Array);
+      assert.ok(
+        r.index < file.size,
+        `entry ${r.index} acknowledged before a published checkpoint covered it`,
+      );
+      return r;
+    };
+    const settled = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => published(i)));
     const done = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     // Entries that failed before getting an index are reported, never silently lost: retry them.
     for (const [i, s] of settled.entries()) {
       if (s.status === 'rejected') {
         assert.ok(isVouchError(s.reason), String(s.reason));
-        done.push(await log.add(entry(i)));
+        done.push(await published(i));
       }
     }
     notes.push(log.head.note);

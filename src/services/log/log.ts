@@ -17,8 +17,8 @@
  * (refusing to run on an impossible state), republishes, and integrates anything sequenced but
  * not yet integrated. Model: sunlight's sequencePool/LoadLog and tessera's integrate.
  *
- * It does not collect witness cosignatures itself: a `cosign` hook, when given, runs between
- * signing and the swap (the witness issue plugs in there).
+ * Witness cosignatures are collected by the optional `cosign` hook (see witnesses.ts), which runs
+ * between signing and the swap: only a checkpoint the quorum cosigned is ever committed.
  */
 
 import { equalBytes, formatBase64 } from '../../core/bytes/index.ts';
@@ -114,6 +114,8 @@ export class Log {
   #closed = false;
   #failures = 0;
   #prunedTo = 0n;
+  /** True between a committed swap and a successful publish of the head. */
+  #unpublished = false;
 
   private constructor(options: ResolvedOptions, head: Head, edge: LogEdge) {
     this.origin = options.origin;
@@ -148,7 +150,7 @@ export class Log {
     };
     const { head, edge } = await loadHead(full);
     const log = new Log(full, head, edge);
-    await full.files.publish('checkpoint', head.note);
+    await publishLatest(full.files, full.checkpoint, head.note);
     const next = await full.sequence.next();
     if (next < head.checkpoint.size) {
       throw new VouchError(
@@ -306,12 +308,18 @@ export class Log {
       this.#head = { note, checkpoint };
       this.#edge = result.edge;
       this.#sequenced = [];
-      await publishLatest(files, cell, note);
+      this.#unpublished = true;
       // Pruning integrated entries is housekeeping, done every few thousand entries, not per round.
       if (next - this.#prunedTo >= pruneEvery) {
         await sequence.prune(next);
         this.#prunedTo = next;
       }
+    }
+    // Entries are acknowledged only under a published checkpoint: a publish that failed (or a head
+    // another sequencer moved) is retried here, by every later round, before anyone is answered.
+    if (this.#unpublished) {
+      await publishLatest(files, cell, this.#head.note);
+      this.#unpublished = false;
     }
     this.#acknowledge();
   }
@@ -342,7 +350,8 @@ export class Log {
     this.#options.log(
       `log ${this.origin}: reloaded at size ${head.checkpoint.size}: another sequencer moved the log`,
     );
-    this.#acknowledge();
+    // The next round republishes the newest head and then acknowledges what it covers.
+    this.#unpublished = true;
   }
 }
 

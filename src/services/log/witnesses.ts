@@ -38,7 +38,7 @@ import type { BlobStore } from '../../storage/blob.ts';
 
 /** Witness is one witness the log submits to. */
 export interface Witness {
-  /** name is the witness's key name, as in its cosignature lines. */
+  /** name identifies the witness to the quorum rule (its name in the policy) and in reports. */
   readonly name: string;
   /** verifier checks its cosignatures (type 0x04 or 0x06). */
   readonly verifier: NoteVerifier;
