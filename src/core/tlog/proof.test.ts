@@ -13,6 +13,7 @@ import {
   verifierSet,
 } from '../note/index.ts';
 import { formatCheckpoint } from './checkpoint.ts';
+import { createCheckpointVerifier, createCosigner } from './cosignature.ts';
 import { checkTlogProof, formatTlogProof, parseTlogProof, type TlogProof } from './proof.ts';
 
 const origin = 'example.com/log';
@@ -66,7 +67,7 @@ test('tlog-proof: a proof for another entry, index, log or key fails closed', ()
     [
       'other origin',
       () => checkTlogProof(good, leaves[5] as Uint8Array, 'example.com/other', verifiers),
-      'malformed',
+      'policy-unmet',
     ],
     [
       'untrusted key',
@@ -127,4 +128,24 @@ test('tlog-proof: random and mutated input gives a value or a VouchError', () =>
     ),
     { seed: 0x7106, numRuns: 2000 },
   );
+});
+
+test('tlog-proof: a checkpoint only a trusted witness signed does not prove what the log committed to', async () => {
+  const witness = createCosigner(createSigner('witness.example', generateKey('ed25519')), {
+    timestamp: 1_700_000_000n,
+  });
+  const text = formatCheckpoint({ origin, size: 13n, root: merkleTreeHash(leaves), extensions: [] });
+  const onlyWitness = await signNote(text, [witness]);
+  const trusted = verifierSet([
+    createNoteVerifier(formatVerifierKey(logSigner)),
+    createCheckpointVerifier(formatVerifierKey(witness)),
+  ]);
+  const proof = { index: 2n, proof: proveInclusion(leaves, 2n), checkpoint: onlyWitness };
+  assert.throws(
+    () => checkTlogProof(proof, leaves[2] as Uint8Array, origin, trusted),
+    (e) => isVouchError(e, 'no-trusted-signature'),
+  );
+  const both = await signNote(text, [logSigner, witness]);
+  const checked = checkTlogProof({ ...proof, checkpoint: both }, leaves[2] as Uint8Array, origin, trusted);
+  assert.equal(checked.note.verified.length, 2);
 });

@@ -11,7 +11,7 @@
  */
 
 import { concatBytes, formatBase64, parseBase64, parseDecimal, toBytes, toText } from '../bytes/index.ts';
-import { malformed, tooLarge } from '../errors.ts';
+import { malformed, tooLarge, VouchError } from '../errors.ts';
 import { maxInclusionProofLength, verifyInclusion } from '../merkle/index.ts';
 import { type OpenedNote, openNote, parseNote, type Verifiers } from '../note/index.ts';
 import { type Checkpoint, parseCheckpoint } from './checkpoint.ts';
@@ -91,7 +91,9 @@ export interface CheckedTlogProof {
 /**
  * checkTlogProof verifies a proof for an entry whose leaf hash the caller computed: the
  * checkpoint note must open with `verifiers` (a known bad signature or no trusted signature
- * throws), its origin must equal `origin`, and the inclusion proof must lead from `leafHash` at
+ * throws), its origin must equal `origin` (`policy-unmet`), a trusted key named like the origin —
+ * the log's own key — must have signed it (`no-trusted-signature`; witness cosignatures alone do
+ * not count), and the inclusion proof must lead from `leafHash` at
  * `index` to the checkpoint's root (`bad-proof` otherwise). Witness quorum policies are checked
  * by the caller on the returned note's verified signatures.
  */
@@ -103,7 +105,16 @@ export function checkTlogProof(
 ): CheckedTlogProof {
   const note = openNote(value.checkpoint, verifiers);
   const checkpoint = parseCheckpoint(note.text);
-  if (checkpoint.origin !== origin) throw malformed('tlog-proof checkpoint is from another log', 'origin');
+  if (checkpoint.origin !== origin) {
+    throw new VouchError('policy-unmet', 'tlog-proof checkpoint is from another log', { field: 'origin' });
+  }
+  // The log itself must have signed: its key is named like its origin, and a checkpoint that
+  // only other trusted keys (witnesses) signed proves nothing about what the log committed to.
+  if (!note.verified.some((signature) => signature.name === origin)) {
+    throw new VouchError('no-trusted-signature', `tlog-proof checkpoint is not signed by the log ${origin}`, {
+      field: 'checkpoint',
+    });
+  }
   verifyInclusion(leafHash, value.index, checkpoint.size, value.proof, checkpoint.root);
   return Object.freeze({ checkpoint, note });
 }

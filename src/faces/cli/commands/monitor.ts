@@ -7,7 +7,6 @@
  * that breaks the policy, naming the views.
  */
 
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openCheckpoint } from '../../../clients/log/client.ts';
@@ -19,6 +18,7 @@ import { formatVerifierKey, type NoteVerifier } from '../../../core/note/index.t
 import { createCheckpointVerifier } from '../../../core/tlog/cosignature.ts';
 import { maxPolicyBytes, type Policy, parsePolicy } from '../../../core/tlog/policy.ts';
 import { checkCheckpointPolicy } from '../../../core/tlog/quorum.ts';
+import { originHashOf } from '../../../services/witness/witness.ts';
 import { mkdirDurable, writeFileDurable } from '../../../storage/fs/durable.ts';
 import { parseCommandLine, required } from '../args.ts';
 import { type CliIo, type Command, exitCodes, readInput } from '../io.ts';
@@ -61,7 +61,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       : undefined;
   const logKey = logKeyOf(policy, typeof values.vkey === 'string' ? values.vkey : undefined);
   const origin = logKey.name;
-  const originHash = createHash('sha256').update(origin).digest('hex');
+  const originHash = originHashOf(origin);
   const sources: Source[] = [];
   for (const witness of policy?.witnesses ?? []) {
     if (witness.url === undefined) continue;
