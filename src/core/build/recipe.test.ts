@@ -22,6 +22,17 @@ test('a valid recipe parses, is frozen and round trips', () => {
   assert.deepEqual(recipe.steps[0]?.argv, ['/bin/sh', '/build/src/build.sh']);
   assert.ok(Object.isFrozen(recipe) && Object.isFrozen(recipe.inputs[0]));
   assert.deepEqual(parseRecipe(formatRecipe(recipe)), recipe);
+  const { path: _path, ...pinned } = good.inputs[0] ?? {};
+  const remote = parseRecipe(
+    encode({
+      ...good,
+      inputs: [{ ...pinned, url: 'http://127.0.0.1:8080/g' }],
+      steps: [{ ...good.steps[0], limits: { cpuSeconds: 5, fileSizeBytes: 0, processes: 64 } }],
+    }),
+  );
+  assert.equal(remote.inputs[0]?.url, 'http://127.0.0.1:8080/g');
+  assert.deepEqual(remote.steps[0]?.limits, { cpuSeconds: 5, fileSizeBytes: 0, processes: 64 });
+  assert.deepEqual(parseRecipe(formatRecipe(remote)), remote);
 });
 
 test('bad recipes name every bad field path', async (t) => {
@@ -62,6 +73,35 @@ test('bad recipes name every bad field path', async (t) => {
     },
     { name: 'duplicate outputs', change: (r) => (r['outputs'] = ['a', 'a']), fields: ['outputs[1]'] },
     { name: 'other packing', change: (r) => (r['packing'] = { format: 'zip' }), fields: ['packing.format'] },
+    {
+      name: 'input url of another scheme',
+      change: (r) => {
+        const { path: _path, ...pinned } = good.inputs[0] ?? {};
+        r['inputs'] = [{ ...pinned, url: 'ftp://example.com/x' }];
+      },
+      fields: ['inputs[0].url'],
+    },
+    {
+      name: 'bad and unknown step limits',
+      change: (r) =>
+        (r['steps'] = [
+          {
+            ...good.steps[0],
+            limits: { cpuSeconds: 0, addressSpaceBytes: 1, fileSizeBytes: -1, wallMs: 1 },
+          },
+        ]),
+      fields: [
+        'steps[0].limits.wallMs',
+        'steps[0].limits.cpuSeconds',
+        'steps[0].limits.addressSpaceBytes',
+        'steps[0].limits.fileSizeBytes',
+      ],
+    },
+    {
+      name: 'limits not an object',
+      change: (r) => (r['steps'] = [{ ...good.steps[0], limits: 5 }]),
+      fields: ['steps[0].limits'],
+    },
   ];
   for (const row of rows) {
     await t.test(row.name, () => {

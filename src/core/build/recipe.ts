@@ -46,6 +46,14 @@ export const recipeLimits = Object.freeze({
   maxTimeoutSeconds: 86_400,
 });
 
+/** stepLimitRanges are the inclusive ranges of the optional per-step {@link StepLimits}. */
+export const stepLimitRanges = Object.freeze({
+  cpuSeconds: Object.freeze({ min: 1, max: 86_400 }),
+  addressSpaceBytes: Object.freeze({ min: 1024 * 1024, max: 2 ** 44 }),
+  fileSizeBytes: Object.freeze({ min: 0, max: 2 ** 40 }),
+  processes: Object.freeze({ min: 1, max: 65_536 }),
+});
+
 /** RecipeInput is one pinned input: a local path (relative to the recipe's folder) or a URL. */
 export interface RecipeInput {
   /** name is the file name the input gets under `/build/inputs` inside the sandbox. */
@@ -53,12 +61,23 @@ export interface RecipeInput {
   readonly kind: 'file' | 'tarball';
   /** path is a local file, relative to the folder holding the recipe; exactly one of path, url. */
   readonly path?: string;
-  /** url is an https URL; LIMIT: the conveyer fetches local paths only for now. */
+  /** url is an http or https URL, fetched outside the sandbox; the pin, not TLS, is the check. */
   readonly url?: string;
   /** sha256 is the lowercase hex pin; a mismatching input stops the build. */
   readonly sha256: string;
   /** size is the exact byte size; it also bounds how much is read while fetching. */
   readonly size: number;
+}
+
+/**
+ * StepLimits are a step's resource limits (rlimits inside the sandbox); each is optional and
+ * the conveyer's default applies to a missing one (services/conveyer/limits.ts).
+ */
+export interface StepLimits {
+  readonly cpuSeconds?: number;
+  readonly addressSpaceBytes?: number;
+  readonly fileSizeBytes?: number;
+  readonly processes?: number;
 }
 
 /** RecipeStep is one command run inside the sandbox, from `/build/src`. */
@@ -67,6 +86,7 @@ export interface RecipeStep {
   /** argv is the program (absolute path) and its arguments; no shell is involved unless named. */
   readonly argv: readonly string[];
   readonly timeoutSeconds: number;
+  readonly limits?: StepLimits;
 }
 
 /** Recipe is a validated, deeply frozen build recipe. */
@@ -198,8 +218,8 @@ function readInput(value: JsonValue, path: FieldPath, problems: FieldProblems): 
     }
   }
   if (url !== undefined) {
-    if (typeof url !== 'string' || !/^https:\/\/[^\s]{1,2040}$/.test(url)) {
-      problems.add([...path, 'url'], 'is not an https URL');
+    if (typeof url !== 'string' || !/^https?:\/\/[^\s]{1,2040}$/.test(url)) {
+      problems.add([...path, 'url'], 'is not an http or https URL');
     }
   }
   const sha256 = text(value['sha256'], [...path, 'sha256'], problems, hexPattern);
@@ -226,7 +246,7 @@ function readStep(value: JsonValue, path: FieldPath, problems: FieldProblems): R
     return undefined;
   }
   const before = problems.count;
-  onlyKeys(value, path, ['name', 'argv', 'timeoutSeconds'], problems);
+  onlyKeys(value, path, ['name', 'argv', 'timeoutSeconds', 'limits'], problems);
   const name = text(value['name'], [...path, 'name'], problems, namePattern);
   const argvList = list(value['argv'], [...path, 'argv'], recipeLimits.maxArgs, problems);
   if (isJsonArray(value['argv']) && argvList.length === 0) problems.add([...path, 'argv'], 'is empty');
@@ -252,8 +272,29 @@ function readStep(value: JsonValue, path: FieldPath, problems: FieldProblems): R
       `is not an integer from 1 to ${recipeLimits.maxTimeoutSeconds}`,
     );
   }
+  const limits = readLimits(value['limits'], [...path, 'limits'], problems);
   if (problems.count !== before || name === undefined) return undefined;
-  return { name, argv, timeoutSeconds: timeout as number };
+  return { name, argv, timeoutSeconds: timeout as number, ...(limits === undefined ? {} : { limits }) };
+}
+
+function readLimits(value: JsonValue | undefined, path: FieldPath, problems: FieldProblems) {
+  if (value === undefined) return undefined;
+  if (!isJsonObject(value)) {
+    problems.add(path, 'not an object');
+    return undefined;
+  }
+  const keys = Object.keys(stepLimitRanges) as (keyof StepLimits)[];
+  onlyKeys(value, path, keys, problems);
+  const limits: { -readonly [K in keyof StepLimits]: number } = {};
+  for (const key of keys) {
+    const limit = value[key];
+    if (limit === undefined) continue;
+    const { min, max } = stepLimitRanges[key];
+    if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < min || limit > max) {
+      problems.add([...path, key], `is not an integer from ${min} to ${max}`);
+    } else limits[key] = limit;
+  }
+  return limits;
 }
 
 function onlyKeys(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { openStatement, parseEnvelope } from '../../core/attest/index.ts';
@@ -99,6 +99,15 @@ test('the example builds twice, in two folders, to identical digests', { skip },
     ['banner.txt'],
   );
   assert.ok(provenance.byproducts.some((d) => d.name === 'logs/1-generate.stderr'));
+  assert.deepEqual(JSON.parse(JSON.stringify(provenance.sandbox['stepLimits'])), [
+    {
+      step: 'generate',
+      cpuSeconds: 60 * availableParallelism(),
+      addressSpaceBytes: 16 * 1024 ** 3,
+      fileSizeBytes: 4 * 1024 ** 3,
+      enforcedBy: 'prlimit',
+    },
+  ]);
   // GNU tar agrees with the manifest.
   const listing = execFileSync('tar', ['-tzf', join(dir, 'one', 'out', a.archiveName)], { encoding: 'utf8' });
   assert.equal(listing, 'bin/\nbin/hello\nshare/\nshare/hello.bin\nshare/hello.txt\n');
@@ -167,36 +176,62 @@ test('a folder source needs --source-date-epoch', { skip }, async (t) => {
 
 test('failures leave no output folder and no provenance', { skip }, async (t) => {
   const dir = scratch(t);
-  const rows: readonly { name: string; change: (source: string) => void; code: string }[] = [
-    {
-      name: 'a failing step',
-      change: (source) => writeFileSync(join(source, 'build.sh'), 'echo partial > "$VOUCH_OUT/x"; exit 3\n'),
-      code: 'policy-unmet',
-    },
-    {
-      name: 'a hanging step',
-      change: (source) => {
-        const recipe = readFileSync(join(source, 'recipe.json'), 'utf8').replace(
-          '"timeoutSeconds": 60',
-          '"timeoutSeconds": 1',
-        );
-        writeFileSync(join(source, 'recipe.json'), recipe);
-        writeFileSync(join(source, 'build.sh'), 'sleep 30\n');
+  const limitRecipe = (source: string, limits: object, script: string) => {
+    const recipe = JSON.parse(readFileSync(join(source, 'recipe.json'), 'utf8'));
+    recipe.steps[0].limits = limits;
+    writeFileSync(join(source, 'recipe.json'), JSON.stringify(recipe));
+    writeFileSync(join(source, 'build.sh'), script);
+  };
+  const rows: readonly { name: string; change: (source: string) => void; code: string; message?: RegExp }[] =
+    [
+      {
+        name: 'a step writing past its file size limit',
+        change: (source) =>
+          limitRecipe(source, { fileSizeBytes: 65536 }, 'head -c 1000000 /dev/zero > "$VOUCH_OUT/big"\n'),
+        code: 'policy-unmet',
+        message: /generate exceeded its file size limit of 65536 bytes/,
       },
-      code: 'policy-unmet',
-    },
-    {
-      name: 'an input that does not match its pin',
-      change: (source) =>
-        writeFileSync(join(source, 'vendor', 'banner.txt'), 'VOUCH HELLO v2\n==============\n'),
-      code: 'bad-digest',
-    },
-    {
-      name: 'a declared output that was not produced',
-      change: (source) => writeFileSync(join(source, 'build.sh'), 'mkdir "$VOUCH_OUT/bin"\n'),
-      code: 'invalid-argument',
-    },
-  ];
+      {
+        name: 'a step allocating past its address space limit',
+        change: (source) =>
+          limitRecipe(
+            source,
+            { addressSpaceBytes: 64 * 1024 * 1024 },
+            'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo "$x" | wc -c\n',
+          ),
+        code: 'policy-unmet',
+        message: /generate .*67108864 bytes of address space/,
+      },
+      {
+        name: 'a failing step',
+        change: (source) =>
+          writeFileSync(join(source, 'build.sh'), 'echo partial > "$VOUCH_OUT/x"; exit 3\n'),
+        code: 'policy-unmet',
+      },
+      {
+        name: 'a hanging step',
+        change: (source) => {
+          const recipe = readFileSync(join(source, 'recipe.json'), 'utf8').replace(
+            '"timeoutSeconds": 60',
+            '"timeoutSeconds": 1',
+          );
+          writeFileSync(join(source, 'recipe.json'), recipe);
+          writeFileSync(join(source, 'build.sh'), 'sleep 30\n');
+        },
+        code: 'policy-unmet',
+      },
+      {
+        name: 'an input that does not match its pin',
+        change: (source) =>
+          writeFileSync(join(source, 'vendor', 'banner.txt'), 'VOUCH HELLO v2\n==============\n'),
+        code: 'bad-digest',
+      },
+      {
+        name: 'a declared output that was not produced',
+        change: (source) => writeFileSync(join(source, 'build.sh'), 'mkdir "$VOUCH_OUT/bin"\n'),
+        code: 'invalid-argument',
+      },
+    ];
   for (const [i, row] of rows.entries()) {
     await t.test(row.name, async () => {
       const source = join(dir, `src-${i}`);
@@ -213,7 +248,7 @@ test('failures leave no output folder and no provenance', { skip }, async (t) =>
           probe,
           sourceDateEpoch: epoch,
         }),
-        (e: unknown) => isVouchError(e) && e.code === row.code,
+        (e: unknown) => isVouchError(e) && e.code === row.code && (row.message?.test(e.message) ?? true),
       );
       assert.equal(existsSync(outDir), false);
       assert.deepEqual(

@@ -9,14 +9,12 @@
  * leaves no `OUT` at all, so nothing partial is ever marked good; a crash may leave a stray
  * `.partial-*` folder, which holds no provenance until its last write and is never read.
  *
- * LIMIT: inputs are local files only (`path` in the recipe, relative to the recipe's folder);
- * `url` inputs are refused until the fetch phase has a network client. Inputs are checked and
- * copied per build, not kept in a shared content-addressed store. `tarball` inputs are placed as
- * files; a step unpacks them. The provenance is not yet appended to the release log.
+ * Inputs are fetched and checked outside the sandbox by ./inputs.ts (remote ones through a
+ * content-addressed store). LIMIT: `tarball` inputs are placed as files; a step unpacks them. The provenance is not yet appended to the release log.
  */
 
 import { execFile } from 'node:child_process';
-import { copyFile, lstat, mkdir, mkdtemp, readFile, realpath, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,7 +22,7 @@ import type { Statement } from '../../core/attest/index.ts';
 import { type Envelope, formatEnvelope, signStatement } from '../../core/attest/index.ts';
 import { buildManifest, formatManifest, type ManifestEntry, packTar } from '../../core/build/pack.ts';
 import { buildProvenance, type NamedDigest } from '../../core/build/provenance.ts';
-import { parseRecipe, type Recipe, recipeLimits } from '../../core/build/recipe.ts';
+import { parseRecipe, recipeLimits } from '../../core/build/recipe.ts';
 import { computeTreeHash } from '../../core/build/tree-hash.ts';
 import { formatHex } from '../../core/bytes/index.ts';
 import { type Signer, sha256, sha512 } from '../../core/crypto/index.ts';
@@ -32,6 +30,8 @@ import { tooLarge, VouchError } from '../../core/errors.ts';
 import { mkdirDurable, syncDirectory, writeFileDurable } from '../../storage/fs/durable.ts';
 import { readOutputs, readSourceTree } from './files.ts';
 import { gzipDeterministic } from './gzip.ts';
+import { fetchInputs } from './inputs.ts';
+import { describeLimitExit, findPrlimit, limitSettings, stepLimits } from './limits.ts';
 import { probeSandbox, runStep, type SandboxProbe, sandboxSettings, stepSucceeded } from './sandbox.ts';
 
 const run = promisify(execFile);
@@ -50,8 +50,18 @@ export interface BuildOptions {
   readonly sourceDateEpoch?: number;
   /** probe is the sandbox to use (default: {@link probeSandbox}). */
   readonly probe?: SandboxProbe;
+  /**
+   * casDir is the content-addressed store for remote inputs (default: `.vouch-cas` beside
+   * `outDir`); it is shared between builds and each file in it is re-verified on use.
+   */
+  readonly casDir?: string;
+  /** fetchTimeoutMs bounds each remote input's download (default 5 minutes). */
+  readonly fetchTimeoutMs?: number;
   readonly onProgress?: (line: string) => void;
 }
+
+/** defaultCasName is the store folder created beside `outDir` when no `casDir` is given. */
+export const defaultCasName = '.vouch-cas';
 
 /** BuildResult is what a successful build wrote to `outDir`. */
 export interface BuildResult {
@@ -81,6 +91,7 @@ export const buildOutputNames = Object.freeze({
  */
 export async function runBuild(options: BuildOptions): Promise<BuildResult> {
   const progress = options.onProgress ?? ignoreProgress;
+  const started = performance.now();
   const recipeBytes = await readCapped(options.recipePath, recipeLimits.maxBytes);
   const recipe = parseRecipe(recipeBytes);
   const outDir = resolve(options.outDir);
@@ -104,12 +115,22 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
   try {
     const dirs = { inputs: join(work, 'inputs'), out: join(work, 'out'), home: join(work, 'home') };
     for (const dir of Object.values(dirs)) await mkdir(dir);
-    const resolved = await fetchInputs(recipe, dirname(resolve(options.recipePath)), dirs.inputs);
+    const resolved = await fetchInputs(recipe, {
+      recipeDir: dirname(resolve(options.recipePath)),
+      inputsDir: dirs.inputs,
+      casDir: resolve(options.casDir ?? join(dirname(outDir), defaultCasName)),
+      ...(options.fetchTimeoutMs === undefined ? {} : { timeoutMs: options.fetchTimeoutMs }),
+      onProgress: progress,
+    });
 
     const logs: { name: string; bytes: Uint8Array }[] = [];
     const startedOn = new Date().toISOString();
+    const prlimit = await findPrlimit();
+    const limits = recipe.steps.map((step) => stepLimits(step.timeoutSeconds, step.limits));
     for (const [i, step] of recipe.steps.entries()) {
-      progress(`step ${i + 1}/${recipe.steps.length} ${step.name}: running`);
+      const label = `step ${i + 1}/${recipe.steps.length} ${step.name}`;
+      const stepLimit = limits[i] ?? stepLimits(step.timeoutSeconds, step.limits);
+      progress(`${label}: started (timeout ${step.timeoutSeconds} s)`);
       const result = await runStep(probe, {
         argv: step.argv,
         timeoutMs: step.timeoutSeconds * 1000,
@@ -119,18 +140,21 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
         homeDir: dirs.home,
         tools: recipe.tools,
         sourceDateEpoch,
+        limits: stepLimit,
       });
       const prefix = `${buildOutputNames.logs}/${i + 1}-${step.name}`;
       logs.push(
         { name: `${prefix}.stdout`, bytes: result.stdout },
         { name: `${prefix}.stderr`, bytes: result.stderr },
       );
+      const elapsed = formatElapsed(result.durationMs);
       if (!stepSucceeded(result)) {
         const why = result.timedOut
-          ? 'timed out'
+          ? `timed out after ${step.timeoutSeconds} s`
           : result.logTooLarge
             ? 'wrote too much log'
-            : `exited ${result.exitCode ?? result.signal}`;
+            : describeLimitExit(result.exitCode, result.signal, stepLimit);
+        progress(`${label}: failed after ${elapsed}`);
         throw new VouchError('policy-unmet', `build step ${step.name} ${why}; no output was produced`, {
           step: step.name,
           exitCode: result.exitCode,
@@ -138,7 +162,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
           stderrTail: new TextDecoder().decode(result.stderr.slice(-2000)),
         });
       }
-      progress(`step ${i + 1}/${recipe.steps.length} ${step.name}: ok (${Math.round(result.durationMs)} ms)`);
+      progress(`${label}: ok (${elapsed})`);
     }
 
     const files = await readOutputs(dirs.out, recipe.outputs);
@@ -159,7 +183,17 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
       source: { folder: options.sourceDir, ...(git === undefined ? {} : { commit: git.commit }), treeHash },
       recipe: { path: options.recipePath, sha256: formatHex(sha256(recipeBytes)) },
       resolvedDependencies: resolved,
-      sandbox: { ...sandboxSettings(probe), notes: [...probe.notes] },
+      sandbox: {
+        ...sandboxSettings(probe),
+        notes: [...probe.notes],
+        stepLimits: recipe.steps.map((step, i) => ({
+          step: step.name,
+          ...limitSettings(
+            limits[i] ?? stepLimits(step.timeoutSeconds, step.limits),
+            prlimit === undefined ? 'ulimit' : 'prlimit',
+          ),
+        })),
+      },
       hermetic: probe.hermetic,
       sourceDateEpoch,
       byproducts: [
@@ -189,7 +223,9 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
     // Commit point: OUT appears complete, or not at all.
     await rename(staging, outDir);
     await syncDirectory(dirname(outDir));
-    progress(`built ${archiveName} (hermetic: ${probe.hermetic})`);
+    progress(
+      `built ${archiveName} (hermetic: ${probe.hermetic}) in ${formatElapsed(performance.now() - started)}`,
+    );
     return Object.freeze({
       archiveName,
       archiveSha256: formatHex(sha256(archive)),
@@ -207,35 +243,13 @@ export async function runBuild(options: BuildOptions): Promise<BuildResult> {
   }
 }
 
-function ignoreProgress(_line: string): void {
-  // No progress reporting was asked for.
+/** formatElapsed prints a duration for progress lines: milliseconds below 10 s, else seconds. */
+function formatElapsed(ms: number): string {
+  return ms < 10_000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-async function fetchInputs(recipe: Recipe, recipeDir: string, inputsDir: string): Promise<NamedDigest[]> {
-  const resolved: NamedDigest[] = [];
-  for (const [i, input] of recipe.inputs.entries()) {
-    if (input.path === undefined) {
-      throw new VouchError('invalid-argument', 'remote inputs are not supported yet; pin a local path', {
-        field: `inputs[${i}].url`,
-      });
-    }
-    const source = resolve(recipeDir, input.path);
-    const bytes = await readCapped(source, input.size);
-    const actual = formatHex(sha256(bytes));
-    if (bytes.length !== input.size || actual !== input.sha256) {
-      throw new VouchError('bad-digest', 'a recipe input does not match its pin', { field: `inputs[${i}]` });
-    }
-    const target = join(inputsDir, input.name);
-    await copyFile(source, target);
-    // Re-check the copy: the source may have changed between the read and the copy.
-    if (formatHex(sha256(new Uint8Array(await readFile(target)))) !== input.sha256) {
-      throw new VouchError('bad-digest', 'a recipe input changed while it was fetched', {
-        field: `inputs[${i}]`,
-      });
-    }
-    resolved.push({ name: input.name, sha256: input.sha256 });
-  }
-  return resolved;
+function ignoreProgress(_line: string): void {
+  // No progress reporting was asked for.
 }
 
 async function readCapped(path: string, limit: number): Promise<Uint8Array> {

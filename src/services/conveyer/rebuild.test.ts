@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -161,4 +163,70 @@ test('the rebuild refuses what it cannot tie to the provenance, and writes nothi
       assert.equal(existsSync(out), false);
     });
   }
+});
+
+test('a remote input is pinned, recorded with its URL, and refetched or reused by the rebuild', {
+  skip,
+}, async (t) => {
+  const dir = scratch(t);
+  const source = join(dir, 'src');
+  cpSync(join(examples, 'hello'), source, { recursive: true });
+  const banner = readFileSync(join(source, 'vendor', 'banner.txt'));
+  let served: Uint8Array = banner;
+  let hits = 0;
+  const server = createServer((_request, response) => {
+    hits++;
+    response.end(served);
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/banner.txt`;
+  rmSync(join(source, 'vendor'), { recursive: true });
+  const recipe = JSON.parse(readFileSync(join(source, 'recipe.json'), 'utf8'));
+  const { path: _local, ...pin } = recipe.inputs[0];
+  recipe.inputs[0] = { ...pin, url };
+  writeFileSync(join(source, 'recipe.json'), JSON.stringify(recipe));
+
+  await runBuild({
+    recipePath: join(source, 'recipe.json'),
+    sourceDir: source,
+    outDir: join(dir, 'build'),
+    casDir: join(dir, 'cas'),
+    signer: builder,
+    builderId: 'https://vouch.example/builders/ch-zrh',
+    sourceDateEpoch: 1_700_000_000,
+    probe,
+  });
+  assert.equal(hits, 1);
+  const provenancePath = join(dir, 'build', buildOutputNames.provenance);
+  const rebuild = (name: string, casDir: string) =>
+    runRebuild({
+      provenancePath,
+      builderKeys,
+      sourceDir: source,
+      outDir: join(dir, name),
+      casDir,
+      signer: rebuilder,
+      rebuilderId,
+      probe,
+    });
+  const fresh = await rebuild('rebuild-fresh', join(dir, 'cas-fresh'));
+  assert.equal(fresh.result, 'match');
+  assert.equal(hits, 2, 'a fresh store refetches from the recorded URL');
+  assert.deepEqual(
+    fresh.provenance.resolvedDependencies.map((d) => [d.name, d.uri, d.digest?.['sha256']]),
+    [['banner.txt', url, pin.sha256]],
+  );
+
+  served = new TextEncoder().encode('a swapped banner, 30 bytes..\n\n');
+  await assert.rejects(
+    rebuild('rebuild-swapped', join(dir, 'cas-swapped')),
+    (e: unknown) => isVouchError(e, 'bad-digest') && e.message.includes(pin.sha256),
+  );
+  assert.equal(existsSync(join(dir, 'rebuild-swapped')), false);
+  const cached = await rebuild('rebuild-cached', join(dir, 'cas'));
+  assert.equal(cached.result, 'match', 'the verified store copy is used while the server lies');
 });

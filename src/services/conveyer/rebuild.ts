@@ -11,7 +11,8 @@
  * between the two leaves a rebuild folder without `rebuild.dsse.json`, which judges nothing.
  *
  * LIMIT: the source is a local folder given by the caller, not fetched from the provenance's
- * URI or commit; the recipe is read from that folder at the path the provenance records relative
+ * URI or commit (remote inputs are: the recipe, checked against its recorded digest, names their
+ * URLs and pins, so they are fetched again or taken from the store and re-checked); the recipe is read from that folder at the path the provenance records relative
  * to the recorded source folder. diffoscope reports are not produced yet (the original outputs
  * are not at hand here; only their digests are).
  */
@@ -62,6 +63,8 @@ export interface RebuildOptions {
   readonly signer: Signer;
   /** rebuilderId names the rebuilder, e.g. `https://vouch.example/rebuilders/de-ber`. */
   readonly rebuilderId: string;
+  /** casDir is the store for remote inputs, as in {@link runBuild} (default: beside `outDir`). */
+  readonly casDir?: string;
   readonly probe?: SandboxProbe;
   readonly onProgress?: (line: string) => void;
 }
@@ -135,6 +138,7 @@ export async function runRebuild(options: RebuildOptions): Promise<RebuildResult
     builderId: options.rebuilderId,
     sourceDateEpoch: provenance.sourceDateEpoch,
     ...(options.probe === undefined ? {} : { probe: options.probe }),
+    ...(options.casDir === undefined ? {} : { casDir: options.casDir }),
     onProgress: progress,
   });
   if (provenance.source.commit !== undefined && rebuilt.commit !== provenance.source.commit) {

@@ -122,3 +122,29 @@ test('a step writing too much log is killed', { skip }, async (t) => {
   assert.equal(result.logTooLarge, true);
   assert.ok(result.stdout.length <= 64 * 1024);
 });
+
+test('resource limits stop a step that writes a huge file, allocates too much or spins', {
+  skip,
+}, async (t) => {
+  const base = folders(t);
+  const limits = { cpuSeconds: 1, addressSpaceBytes: 64 * 1024 * 1024, fileSizeBytes: 1024 * 1024 };
+  const rows = [
+    { name: 'huge file', script: 'head -c 4000000 /dev/zero > "$VOUCH_OUT/big"' },
+    { name: 'huge allocation', script: 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo "$x" | wc -c' },
+    { name: 'CPU spin', script: 'while :; do :; done' },
+  ];
+  for (const row of rows) {
+    const unlimited = await runStep(probe, {
+      ...base,
+      ...sh(row.script, row.name === 'CPU spin' ? 600 : 10_000),
+    });
+    const limited = await runStep(probe, { ...base, ...sh(row.script, 10_000), limits });
+    assert.equal(limited.timedOut, false, `${row.name}: stopped by its limit, not the timeout`);
+    assert.notEqual(limited.exitCode, 0, `${row.name}: fails under limits`);
+    if (row.name !== 'CPU spin')
+      assert.ok(stepSucceeded(unlimited), `${row.name}: control succeeds without limits`);
+    else assert.equal(unlimited.timedOut, true, 'control: the spin runs until its timeout');
+  }
+  const info = await runStep(probe, { ...base, ...sh('ulimit -t; ulimit -f'), limits });
+  assert.equal(text(info.stdout), '1\n2048\n');
+});

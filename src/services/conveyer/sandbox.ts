@@ -13,7 +13,9 @@
  * few `/etc` files for the dynamic loader and user lookups, each recipe tool at its own path, and
  * everything else absent. The environment is exactly {@link stepEnvironment}; umask is 022.
  *
- * LIMIT: no CPU or memory limits yet (prlimit/cgroups), and the step runs as the caller's uid.
+ * Each step may carry rlimits (./limits.ts: CPU time, address space, file size, processes),
+ * applied inside the sandbox right before the step's program starts. LIMIT: rlimits, not
+ * cgroups, and the step runs as the caller's uid.
  * The builder key is never passed here: nothing outside the folders named above is mounted.
  */
 
@@ -22,6 +24,7 @@ import { lstat, mkdir, mkdtemp, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from '../../core/json/index.ts';
+import { findPrlimit, limitCommand, type ResourceLimits } from './limits.ts';
 
 /** Isolation is how a step is run: bubblewrap, a bare user+network namespace, or not at all. */
 export type Isolation = 'bwrap' | 'unshare' | 'none';
@@ -49,6 +52,8 @@ export interface StepSpec {
   readonly sourceDateEpoch: number;
   /** maxLogBytes bounds stdout and stderr each; a step writing more is killed and fails. */
   readonly maxLogBytes?: number;
+  /** limits are the step's rlimits (./limits.ts); without them the step runs unlimited. */
+  readonly limits?: ResourceLimits;
 }
 
 /** StepResult is how a step ended and what it printed. */
@@ -158,11 +163,13 @@ const umaskPrefix = ['/bin/sh', '-c', 'umask 022 && exec "$@"', 'vouch-step'];
 
 /** commandFor returns the program, arguments and environment that run `spec` under `probe`. */
 async function commandFor(probe: SandboxProbe, spec: StepSpec) {
+  const argv =
+    spec.limits === undefined ? spec.argv : limitCommand(spec.limits, spec.argv, await findPrlimit());
   const hostPaths = { src: spec.sourceDir, out: spec.outDir, inputs: spec.inputsDir, home: spec.homeDir };
   if (probe.isolation === 'bwrap' && probe.program !== undefined) {
     return {
       program: probe.program,
-      args: [...(await bwrapArgs(spec)), '--', ...umaskPrefix, ...spec.argv],
+      args: [...(await bwrapArgs(spec)), '--', ...umaskPrefix, ...argv],
       env: {},
       cwd: '/',
     };
@@ -171,12 +178,12 @@ async function commandFor(probe: SandboxProbe, spec: StepSpec) {
   if (probe.isolation === 'unshare' && probe.program !== undefined) {
     return {
       program: probe.program,
-      args: ['-rn', '--', ...umaskPrefix, ...spec.argv],
+      args: ['-rn', '--', ...umaskPrefix, ...argv],
       env,
       cwd: spec.sourceDir,
     };
   }
-  const [program, ...rest] = [...umaskPrefix, ...spec.argv];
+  const [program, ...rest] = [...umaskPrefix, ...argv];
   return { program: program as string, args: rest, env, cwd: spec.sourceDir };
 }
 

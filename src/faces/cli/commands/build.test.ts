@@ -63,7 +63,11 @@ test('vouch build builds the example and prints its digests', { skip }, async ()
   assert.match(result.stdout, /^archive hello-1\.0\.0\.tar\.gz sha256:[0-9a-f]{64}\n/);
   assert.match(result.stdout, /\nfile 0755 bin\/hello sha256:[0-9a-f]{64}\n/);
   assert.match(result.stdout, /\nhermetic true\n$/);
-  assert.match(result.stderr, /step 1\/1 generate: ok/);
+  assert.match(
+    result.stderr,
+    /vouch build: step 1\/1 generate: started \(timeout 60 s\)\nvouch build: step 1\/1 generate: ok \(\d+ ms\)\n/,
+  );
+  assert.match(result.stderr, /vouch build: built hello-1\.0\.0\.tar\.gz \(hermetic: true\) in \d+ ms\n$/);
   assert.deepEqual(readdirSync(out).sort(), [
     'hello-1.0.0.tar.gz',
     'logs',

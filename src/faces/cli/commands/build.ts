@@ -21,13 +21,16 @@ import { loadSigner } from '../load-key.ts';
 export const defaultBuilderId = 'https://vouch.example/builders/local';
 
 const synopsis =
-  'vouch build RECIPE --source DIR --out DIR --key BUILDER_KEY [--builder-id URI] [--source-date-epoch N] [--log URL --log-vkey VKEY]';
+  'vouch build RECIPE --source DIR --out DIR --key BUILDER_KEY [--builder-id URI] [--source-date-epoch N] [--cas DIR] [--log URL --log-vkey VKEY]';
 
 const usage = `Usage:
   ${synopsis}
       Build the JSON recipe RECIPE from the source folder DIR in a sandbox without network
       (bubblewrap when available; otherwise the build is labelled hermetic: false). Pinned inputs
-      are read relative to the recipe's folder and checked against their SHA-256 first.
+      are read relative to the recipe's folder and checked against their SHA-256 first; inputs
+      with a url are downloaded outside the sandbox into the content-addressed store --cas DIR
+      (default: .vouch-cas beside --out), checked before use, and reused from there later.
+      Progress (inputs, each step's start and elapsed time) goes to stderr.
       SOURCE_DATE_EPOCH is the commit time when DIR is a git repository, else --source-date-epoch.
       --out must not exist; on success it holds NAME-VERSION.tar.gz, ${buildOutputNames.manifest},
       ${buildOutputNames.provenance} (an in-toto SLSA v1 statement in a DSSE envelope signed by
@@ -49,6 +52,7 @@ async function build(args: readonly string[], io: CliIo): Promise<number> {
       key: { type: 'string' },
       'builder-id': { type: 'string' },
       'source-date-epoch': { type: 'string' },
+      cas: { type: 'string' },
       log: { type: 'string' },
       'log-vkey': { type: 'string' },
     },
@@ -84,6 +88,7 @@ async function build(args: readonly string[], io: CliIo): Promise<number> {
     signer,
     builderId,
     ...(sourceDateEpoch === undefined ? {} : { sourceDateEpoch }),
+    ...(typeof values.cas === 'string' ? { casDir: values.cas } : {}),
     onProgress: (line) => io.stderr(`vouch build: ${line}\n`),
   });
   io.stdout(`archive ${result.archiveName} sha256:${result.archiveSha256}\n`);

@@ -20,7 +20,7 @@ import { loadSigner } from '../load-key.ts';
 export const defaultRebuilderId = 'https://vouch.example/rebuilders/local';
 
 const synopsis =
-  'vouch rebuild --provenance FILE --builder-vkey VKEY [--builder-vkey VKEY...] --key REBUILDER_KEY --source DIR [--out DIR] [--rebuilder-id URI]';
+  'vouch rebuild --provenance FILE --builder-vkey VKEY [--builder-vkey VKEY...] --key REBUILDER_KEY --source DIR [--out DIR] [--cas DIR] [--rebuilder-id URI]';
 
 const usage = `Usage:
   ${synopsis}
@@ -32,6 +32,8 @@ const usage = `Usage:
       OUT/${rebuildAttestationName} (OUT must not exist; default: a new temporary folder, printed).
       Prints "match", or "mismatch" and one "differs NAME expected SHA256 actual SHA256" line per
       differing file ("-" for a side without the file). Exit status: 0 match, 1 mismatch.
+      Inputs with a url are fetched again from the recorded URLs, or taken from the
+      content-addressed store --cas DIR (default: .vouch-cas beside OUT) after re-checking them.
       --rebuilder-id names the rebuilder (default: $VOUCH_REBUILDER_ID or ${defaultRebuilderId}).
 `;
 
@@ -42,6 +44,7 @@ async function rebuild(args: readonly string[], io: CliIo): Promise<number> {
     key: { type: 'string' },
     source: { type: 'string' },
     out: { type: 'string' },
+    cas: { type: 'string' },
     'rebuilder-id': { type: 'string' },
   });
   if (values.help === true) {
@@ -64,6 +67,7 @@ async function rebuild(args: readonly string[], io: CliIo): Promise<number> {
     builderKeys,
     sourceDir,
     ...(outDir === undefined ? {} : { outDir }),
+    ...(typeof values.cas === 'string' ? { casDir: values.cas } : {}),
     signer,
     rebuilderId,
     onProgress: (line) => io.stderr(`vouch rebuild: ${line}\n`),
