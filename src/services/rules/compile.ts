@@ -8,8 +8,13 @@
  * member durably; (3) write `manifest.json` last — the commit point. A folder without a manifest
  * is an interrupted build and {@link readDatabase} refuses it; a folder with one is complete,
  * because every member it names was durable before it was written. LIMIT: symbolic links and
- * special files in a source or database folder are refused, not followed; YARA files are not
- * compiled yet (YARA-X validation is future work).
+ * special files in a source or database folder are refused, not followed.
+ *
+ * YARA files are compiled with YARA-X (rules/yara.ts) and refused, naming the file and quoting
+ * the compiler, when they do not compile; the database keeps their sources, not compiled rules
+ * (scanners compile them at load). LIMIT: the manifest cannot record the YARA-X version: its
+ * `engine` field is an integer functionality-level range with exact keys (core/rules/manifest.ts),
+ * so the version that validated a database is only reported by {@link compileRules}.
  */
 
 import { constants } from 'node:fs';
@@ -33,6 +38,7 @@ import {
   parseRulesMetadata,
 } from '../../core/rules/source.ts';
 import { mkdirDurable, syncDirectory, writeFileDurable } from '../../storage/fs/durable.ts';
+import { compileYara, type YaraWarning, yaraEngineVersion } from './yara.ts';
 
 /** maxDatabaseFileBytes caps one database member read from disk (just under 2 GiB, Node's limit). */
 export const maxDatabaseFileBytes = 2 ** 31 - 1;
@@ -43,6 +49,19 @@ export interface CompileOptions {
   readonly version: number;
   /** created is the build time in seconds since the epoch (SOURCE_DATE_EPOCH). */
   readonly created: number;
+  /**
+   * onYaraCompiled, if given, receives the YARA-X version, compile time and warnings; it is not
+   * called for a source without YARA files.
+   */
+  readonly onYaraCompiled?: (report: YaraCompileReport) => void;
+}
+
+/** YaraCompileReport says how the YARA files of a source compiled. */
+export interface YaraCompileReport {
+  readonly engineVersion: string;
+  readonly files: number;
+  readonly seconds: number;
+  readonly warnings: readonly YaraWarning[];
 }
 
 /**
@@ -89,7 +108,8 @@ async function listFiles(dir: string, what: string, allowYaraFolder = false): Pr
 /**
  * compileRules reads the source folder `src` and returns the database files. Every file must be
  * `rules.json`, `allow.sha256`, `NAME.hsb` or `NAME.yar`; anything else is refused, so a typo is
- * not silently skipped. Errors name the file and line.
+ * not silently skipped. Errors name the file and line; a YARA file that does not compile with
+ * YARA-X is refused (`malformed`) with its name and the compiler's message.
  */
 export async function compileRules(src: string, options: CompileOptions): Promise<DatabaseFiles> {
   const names = await listFiles(src, 'rules source');
@@ -113,7 +133,26 @@ export async function compileRules(src: string, options: CompileOptions): Promis
   if (metadata === undefined)
     throw new VouchError('not-found', 'rules source has no rules.json', { field: src });
   const hashes = parseHashFiles(hashFiles);
-  return buildDatabase({ ...metadata, ...options, hashes, allow, yara });
+  if (yara.size > 0) {
+    const started = performance.now();
+    const rules = compileYara(yara);
+    const seconds = (performance.now() - started) / 1000;
+    rules.close();
+    options.onYaraCompiled?.({
+      engineVersion: yaraEngineVersion(),
+      files: yara.size,
+      seconds,
+      warnings: rules.warnings,
+    });
+  }
+  return buildDatabase({
+    ...metadata,
+    version: options.version,
+    created: options.created,
+    hashes,
+    allow,
+    yara,
+  });
 }
 
 /**

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTempDir, removeDir } from '../../../test/support/log-fixture.ts';
-import { toText } from '../../core/bytes/index.ts';
+import { toBytes, toText } from '../../core/bytes/index.ts';
+import { isVouchError } from '../../core/errors.ts';
 import { formatHashDb, parseHashDb } from '../../core/rules/hashdb.ts';
 import { parseHashLine } from '../../core/rules/source.ts';
-import { compileRules, writeDatabase } from './compile.ts';
-import { exportClamav, formatClamavExport } from './export.ts';
+import { compileRules, writeDatabase, type YaraCompileReport } from './compile.ts';
+import { exportClamav, exportYara, formatClamavExport, formatYaraExport } from './export.ts';
 
 const hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -93,5 +94,60 @@ describe('exportClamav', () => {
 
   test('a database that does not verify is refused', async () => {
     await assert.rejects(exportClamav(join(dir, 'src'), join(dir, 'other')));
+  });
+});
+
+describe('formatYaraExport', () => {
+  const rows: { name: string; yara: Record<string, string>; expected: string }[] = [
+    { name: 'no files', yara: {}, expected: '' },
+    {
+      name: 'name order, a comment per file, a missing final line feed added',
+      yara: { 'b.yar': 'rule B { condition: true }', 'a.yar': 'rule A { condition: false }\n' },
+      expected: '// yara/a.yar\nrule A { condition: false }\n// yara/b.yar\nrule B { condition: true }\n',
+    },
+    { name: 'empty file', yara: { 'e.yar': '' }, expected: '// yara/e.yar\n' },
+  ];
+  for (const row of rows)
+    test(row.name, () => {
+      const yara = new Map(Object.entries(row.yara).map(([k, v]) => [k, toBytes(v)]));
+      assert.equal(toText(formatYaraExport(yara)), row.expected);
+    });
+});
+
+describe('compile and exportYara', () => {
+  let dir = '';
+  before(async () => {
+    dir = await makeTempDir('vouch-export-yara-');
+    await mkdir(join(dir, 'src'));
+    await writeFile(join(dir, 'src', 'rules.json'), '{"name":"acme","engine":{"min":1,"max":2}}');
+  });
+  after(() => removeDir(dir));
+
+  test('a YARA file that does not compile is refused, naming the file', async () => {
+    const src = join(dir, 'src');
+    await writeFile(join(src, 'broken.yar'), 'rule Broken { condition: $nope }\n');
+    await assert.rejects(compileRules(src, { version: 1, created: 0 }), (e) => {
+      assert.ok(isVouchError(e, 'malformed'));
+      assert.match(e.message, /^YARA file broken\.yar does not compile: error\[E\d+\]: unknown pattern/);
+      return true;
+    });
+    await rm(join(src, 'broken.yar'));
+  });
+
+  test('compiles, reports the engine and writes the rules for yara', async () => {
+    const src = join(dir, 'src');
+    await writeFile(join(src, 'one.yar'), 'rule One { strings: $a = "one" condition: $a }\n');
+    const reports: YaraCompileReport[] = [];
+    const files = await compileRules(src, { version: 1, created: 0, onYaraCompiled: (r) => reports.push(r) });
+    assert.equal(reports.length, 1);
+    assert.equal(reports[0]?.files, 1);
+    assert.match(reports[0]?.engineVersion ?? '', /^\d+\.\d+\.\d+$/);
+    await writeDatabase(join(dir, 'db'), files);
+    assert.equal(await exportYara(join(dir, 'db'), join(dir, 'all.yar')), 1);
+    assert.equal(
+      await readFile(join(dir, 'all.yar'), 'utf8'),
+      '// yara/one.yar\nrule One { strings: $a = "one" condition: $a }\n',
+    );
+    await assert.rejects(exportYara(join(dir, 'db'), join(dir, 'all.yar')), { code: 'conflict' });
   });
 });

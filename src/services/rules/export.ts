@@ -8,11 +8,17 @@
  * (ClamAV's SHA-256 false-positive list) as `SHA256:*:Vouch.Allow.N:73`. clamscan appends
  * `.UNOFFICIAL` to the names it reports. ClamAV never matches an empty file ("Empty file") and
  * refuses a size of 0, so signatures of size 0 or of the empty file's SHA-256 are left out and
- * listed as omitted; `vouch scan` does report them. The YARA export (`--yara`) is not done yet.
+ * listed as omitted; `vouch scan` does report them.
+ *
+ * The YARA export is one file for `yara RULES PATH` (https://yara.readthedocs.io/en/v4.2.3/):
+ * the database's `.yar` members concatenated in name order, each after a `// yara/NAME.yar`
+ * comment line and ending with a line feed. Compilation already put them in one namespace in
+ * that order, so a rule name repeated across files cannot occur. Hash signatures are not
+ * translated into YARA (`hash.sha256(0, filesize)` rules would work but are ClamAV's job here).
  */
 
 import { join } from 'node:path';
-import { formatHex, toBytes } from '../../core/bytes/index.ts';
+import { concatBytes, formatHex, toBytes } from '../../core/bytes/index.ts';
 import type { HashDb } from '../../core/rules/hashdb.ts';
 import { readAllowList, readHashRecords } from '../../core/rules/hashdb.ts';
 import { mkdirDurable } from '../../storage/fs/durable.ts';
@@ -77,4 +83,29 @@ export async function exportClamav(
   await mkdirDurable(outDir);
   for (const [name, bytes] of files) await writeNewFile(join(outDir, name), bytes);
   return { written: [...files.keys()], omitted };
+}
+
+/**
+ * formatYaraExport concatenates `yara` (a file name `NAME.yar` → its bytes) in name order into
+ * one rules file, each file after a comment naming it and ending with a line feed. The same
+ * files always give the same bytes; an empty map gives an empty file.
+ */
+export function formatYaraExport(yara: ReadonlyMap<string, Uint8Array>): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const name of [...yara.keys()].sort()) {
+    const bytes = yara.get(name) as Uint8Array;
+    parts.push(toBytes(`// yara/${name}\n`), bytes);
+    if (bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a) parts.push(toBytes('\n'));
+  }
+  return concatBytes(...parts);
+}
+
+/**
+ * exportYara reads and verifies the database folder `dbDir` and writes its YARA rules into the
+ * new file `outFile` (never replaced: `conflict`). Returns the number of `.yar` files written.
+ */
+export async function exportYara(dbDir: string, outFile: string): Promise<number> {
+  const { database } = await readDatabase(dbDir);
+  await writeNewFile(outFile, formatYaraExport(database.yara));
+  return database.yara.size;
 }

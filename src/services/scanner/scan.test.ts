@@ -6,8 +6,10 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTempDir, removeDir } from '../../../test/support/log-fixture.ts';
+import { toBytes } from '../../core/bytes/index.ts';
 import { formatHashDb, type HashDb, parseHashDb } from '../../core/rules/hashdb.ts';
 import type { HashSignature } from '../../core/rules/source.ts';
+import { compileYara } from '../rules/yara.ts';
 import {
   defaultScanLimits,
   hashFile,
@@ -182,5 +184,59 @@ describe('hashFile', () => {
   }, async () => {
     // /proc files report size 0 but have content: the same check catches a file that grows.
     await assert.rejects(hashFile('/proc/self/status', 1 << 20, new Uint8Array(64)), { code: 'unavailable' });
+  });
+});
+
+describe('scanPaths with YARA rules', () => {
+  let dir = '';
+  before(async () => {
+    dir = await makeTempDir('vouch-scan-yara-');
+    await writeFile(join(dir, 'needle'), 'hay needle hay');
+    await writeFile(join(dir, 'evil'), 'evil needle');
+    await writeFile(join(dir, 'allowed'), 'allowed needle');
+    await writeFile(join(dir, 'large'), `needle${'x'.repeat(100)}`);
+    await writeFile(join(dir, 'clean'), 'nothing');
+  });
+  after(() => removeDir(dir));
+
+  test('reports hash and rule detections by kind; the allow-list wins; big files skip YARA only', async () => {
+    const yara = compileYara(
+      new Map([
+        [
+          'n.yar',
+          toBytes(
+            'rule Needle { strings: $a = "needle" condition: $a }\nrule Tiny { condition: filesize < 8 }',
+          ),
+        ],
+      ]),
+    );
+    const events: ScanEvent[] = [];
+    const summary = await scanPaths(
+      makeDb(
+        [sig('evil needle', 11, 'Test.Evil'), sig('allowed needle', '*', 'Test.Allowed')],
+        [digestOf('allowed needle')],
+      ),
+      [dir],
+      (e) => events.push(e),
+      { limits: { ...defaultScanLimits, maxYaraFileBytes: 50 }, yara },
+    );
+    yara.close();
+    const found = events
+      .flatMap((e) =>
+        e.kind === 'detection' ? [`${e.detection.kind} ${e.detection.signature} ${e.detection.path}`] : [],
+      )
+      .sort();
+    assert.deepEqual(found, [
+      `hash Test.Evil ${join(dir, 'evil')}`,
+      `yara Needle ${join(dir, 'evil')}`,
+      `yara Needle ${join(dir, 'needle')}`,
+      `yara Tiny ${join(dir, 'clean')}`,
+    ]);
+    assert.deepEqual(
+      events.flatMap((e) => (e.kind === 'skipped' ? [e.path] : [])),
+      [join(dir, 'large')],
+    );
+    assert.equal(summary.files, 5);
+    assert.equal(summary.detections, 4);
   });
 });

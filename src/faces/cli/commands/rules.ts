@@ -14,7 +14,7 @@ import {
   readDatabase,
   writeDatabase,
 } from '../../../services/rules/compile.ts';
-import { exportClamav } from '../../../services/rules/export.ts';
+import { exportClamav, exportYara } from '../../../services/rules/export.ts';
 import { parseCommandLine, quote, required } from '../args.ts';
 import type { CliIo, Command } from '../io.ts';
 import { exitCodes, runSubcommand } from '../io.ts';
@@ -23,15 +23,17 @@ const usage = `Usage:
   vouch rules compile SRC --out DIR --version N [--created SECONDS]
       Compile the rules source folder SRC (rules.json, *.hsb, allow.sha256, *.yar) into the new
       database folder DIR. The creation time is --created, else SOURCE_DATE_EPOCH; one is
-      required so that the same source always gives identical bytes.
+      required so that the same source always gives identical bytes. Every *.yar file must
+      compile with YARA-X; its warnings go to standard error.
   vouch rules diff OLD NEW --out FILE
       Write the record-level delta from database OLD to database NEW into the new file FILE.
   vouch rules apply BASE DELTA --out DIR
       Apply the delta file DELTA to database BASE and write the verified result into the new
       folder DIR. A delta for another base, or whose result does not match, is refused.
-  vouch rules export DB --clamav DIR
+  vouch rules export DB [--clamav DIR] [--yara FILE]
       Write the hash signatures of database DB in ClamAV's formats into DIR (vouch.hsb, and
-      vouch.sfp for the allow-list), for \`clamscan -d DIR\`. Existing files are not replaced.
+      vouch.sfp for the allow-list), for \`clamscan -d DIR\`, and its YARA rules (all *.yar
+      files, concatenated) into FILE, for \`yara FILE PATH\`. Existing files are not replaced.
       Signatures of the empty file are omitted: ClamAV never matches an empty file.
 `;
 
@@ -82,7 +84,17 @@ async function compile(args: readonly string[], io: CliIo): Promise<number> {
     typeof values.created === 'string' ? '--created' : 'SOURCE_DATE_EPOCH',
     true,
   );
-  const files = await compileRules(positionals[0] as string, { version, created });
+  const files = await compileRules(positionals[0] as string, {
+    version,
+    created,
+    onYaraCompiled: (report) => {
+      for (const w of report.warnings) io.stderr(`vouch: rules compile: ${w.file}: ${w.message}\n`);
+      if (report.files > 0)
+        io.stdout(
+          `${report.files} YARA files compiled with YARA-X ${report.engineVersion} in ${report.seconds.toFixed(3)} s\n`,
+        );
+    },
+  });
   await writeDatabase(out, files);
   printDatabase(io, out, (await readDatabase(out)).database);
   return exitCodes.ok;
@@ -121,22 +133,35 @@ async function apply(args: readonly string[], io: CliIo): Promise<number> {
 }
 
 async function exportRules(args: readonly string[], io: CliIo): Promise<number> {
-  const synopsis = 'vouch rules export DB --clamav DIR';
+  const synopsis = 'vouch rules export DB [--clamav DIR] [--yara FILE]';
   const { values, positionals } = parseCommandLine(
     'rules export',
     synopsis,
     args,
-    { clamav: { type: 'string' } },
+    { clamav: { type: 'string' }, yara: { type: 'string' } },
     true,
   );
-  const out = required('rules export', synopsis, values.clamav, '--clamav');
-  if (positionals.length !== 1) return usageError(io, synopsis);
-  const { written, omitted } = await exportClamav(positionals[0] as string, out);
-  for (const name of written) io.stdout(`${out}/${name}\n`);
-  if (omitted.length > 0)
-    io.stderr(
-      `vouch: rules export: ${omitted.length} signatures of the empty file omitted (ClamAV never matches it)\n`,
+  const clamav = typeof values.clamav === 'string' ? values.clamav : undefined;
+  const yara = typeof values.yara === 'string' ? values.yara : undefined;
+  if (clamav === undefined && yara === undefined)
+    throw new VouchError(
+      'invalid-argument',
+      `rules export: give --clamav DIR or --yara FILE (usage: ${synopsis})`,
     );
+  if (positionals.length !== 1) return usageError(io, synopsis);
+  const db = positionals[0] as string;
+  if (clamav !== undefined) {
+    const { written, omitted } = await exportClamav(db, clamav);
+    for (const name of written) io.stdout(`${clamav}/${name}\n`);
+    if (omitted.length > 0)
+      io.stderr(
+        `vouch: rules export: ${omitted.length} signatures of the empty file omitted (ClamAV never matches it)\n`,
+      );
+  }
+  if (yara !== undefined) {
+    await exportYara(db, yara);
+    io.stdout(`${yara}\n`);
+  }
   return exitCodes.ok;
 }
 

@@ -112,7 +112,8 @@ describe('vouch scan', () => {
         .map((l) => JSON.parse(l) as Record<string, unknown>);
       const detections = lines.filter((l) => 'signature' in l);
       assert.deepEqual(detections.map((d) => `${d.path} ${d.signature}`).sort(), row.detections());
-      for (const d of detections) assert.deepEqual(Object.keys(d), ['path', 'signature', 'sha256', 'size']);
+      for (const d of detections)
+        assert.deepEqual(Object.keys(d), ['path', 'kind', 'signature', 'sha256', 'size']);
       if (row.code !== 2 || row.stderr?.source.includes('ENOENT') || row.stderr?.source.includes('exceeds')) {
         const summary = lines.at(-1);
         assert.deepEqual(Object.keys(summary ?? {}), [
@@ -132,9 +133,60 @@ describe('vouch scan', () => {
     const first = JSON.parse(r.stdout.split('\n')[0] ?? '') as unknown;
     assert.deepEqual(first, {
       path: join(corpus, 'a'),
+      kind: 'hash',
       signature: 'Test.Evil',
       sha256: hex('evil'),
       size: 4,
     });
   });
+});
+
+describe('vouch scan with YARA rules', () => {
+  let dir = '';
+  before(async () => {
+    dir = await makeTempDir('vouch-scan-cli-yara-');
+    const src = join(dir, 'src');
+    await mkdir(join(dir, 'corpus'), { recursive: true });
+    await mkdir(src);
+    await writeFile(join(src, 'rules.json'), '{"name":"acme","engine":{"min":1,"max":2}}');
+    await writeFile(join(src, 'main.hsb'), `${hex('evil needle')}:*:Test.Evil\n`);
+    await writeFile(join(src, 'n.yar'), 'rule Needle { strings: $a = "needle" condition: $a }\n');
+    await writeDatabase(join(dir, 'db'), await compileRules(src, { version: 1, created: 0 }));
+    await writeFile(join(dir, 'corpus', 'a'), 'evil needle');
+    await writeFile(join(dir, 'corpus', 'b'), 'a needle and more');
+  });
+  after(() => removeDir(dir));
+
+  const rows: { name: string; args: () => string[]; found: () => string[]; stderr?: RegExp }[] = [
+    {
+      name: 'hash and rule detections, each with its kind',
+      args: () => ['--db', join(dir, 'db'), join(dir, 'corpus')],
+      found: () => [
+        `${join(dir, 'corpus', 'a')} hash Test.Evil`,
+        `${join(dir, 'corpus', 'a')} yara Needle`,
+        `${join(dir, 'corpus', 'b')} yara Needle`,
+      ],
+    },
+    {
+      name: 'files over --max-yara-size are hash-checked only and reported as skipped',
+      args: () => ['--db', join(dir, 'db'), '--max-yara-size', '12', join(dir, 'corpus')],
+      // a (11 bytes) is still matched; b (17 bytes) is not.
+      found: () => [`${join(dir, 'corpus', 'a')} hash Test.Evil`, `${join(dir, 'corpus', 'a')} yara Needle`],
+      stderr: /corpus\/b: skipped: YARA rules not run: over 12 bytes/,
+    },
+  ];
+  for (const row of rows)
+    test(row.name, async () => {
+      const r = await run(row.args());
+      assert.equal(r.code, 1, r.stderr);
+      if (row.stderr) assert.match(r.stderr, row.stderr);
+      const found = r.stdout
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => 'signature' in l)
+        .map((d) => `${d.path} ${d.kind} ${d.signature}`)
+        .sort();
+      assert.deepEqual(found, row.found());
+    });
 });

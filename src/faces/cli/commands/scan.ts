@@ -1,29 +1,38 @@
 /**
  * `vouch scan --db DIR PATH...`: scan files against a compiled rule database's hash signatures
- * (services/scanner). Standard output gets one JSON line per detection,
- * `{"path","signature","sha256","size"}`, then one summary line
+ * and YARA rules (services/scanner; the rules are compiled once, at load). Standard output gets
+ * one JSON line per detection, `{"path","kind","signature","sha256","size"}` with kind `hash` or
+ * `yara`, then one summary line
  * `{"files","bytes","detections","errors","skipped","seconds"}`; per-file errors and skipped
  * entries go to standard error. Exit codes are clamscan's: 0 clean, 1 detections, 2 errors
- * (including a database that does not load or verify). It does not draw a progress bar yet
- * (CliIo does not say whether standard output is a terminal) and does not run YARA rules.
+ * (including a database that does not load, verify or compile). It does not draw a progress bar
+ * yet (CliIo does not say whether standard output is a terminal).
  */
 
 import { VouchError } from '../../../core/errors.ts';
-import type { HashDb } from '../../../core/rules/hashdb.ts';
+import type { RuleDatabase } from '../../../core/rules/database.ts';
 import { readDatabase } from '../../../services/rules/compile.ts';
-import { defaultScanLimits, scanExitCode, scanPaths } from '../../../services/scanner/scan.ts';
+import { compileYara, type YaraRuleSet } from '../../../services/rules/yara.ts';
+import {
+  defaultScanLimits,
+  type ScanSummary,
+  scanExitCode,
+  scanPaths,
+} from '../../../services/scanner/scan.ts';
 import { parseCommandLine, quote, required } from '../args.ts';
 import type { CliIo, Command } from '../io.ts';
 import { reportError } from '../io.ts';
 
-const synopsis = 'vouch scan --db DIR [--max-file-size BYTES] [--jobs N] PATH...';
+const synopsis = 'vouch scan --db DIR [--max-file-size BYTES] [--max-yara-size BYTES] [--jobs N] PATH...';
 
 const usage = `Usage:
   ${synopsis}
-      Scan the files under each PATH against the hash signatures and allow-list of the rule
-      database DIR. Symbolic links are not followed and special files are skipped; files over
-      --max-file-size (default ${defaultScanLimits.maxFileBytes}) are errors. --jobs files are read
-      at once (default ${defaultScanLimits.concurrency}).
+      Scan the files under each PATH against the hash signatures, YARA rules and allow-list of
+      the rule database DIR. Symbolic links are not followed and special files are skipped; files
+      over --max-file-size (default ${defaultScanLimits.maxFileBytes}) are errors. YARA rules run
+      on files up to --max-yara-size (default ${defaultScanLimits.maxYaraFileBytes}; bigger files
+      are hash-checked and reported as skipped for YARA). --jobs files are read at once (default
+      ${defaultScanLimits.concurrency}).
       Prints one JSON line per detection and a JSON summary line.
       Exit status: 0 nothing found, 1 detections, 2 errors.
 `;
@@ -50,7 +59,12 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       'scan',
       synopsis,
       args,
-      { db: { type: 'string' }, 'max-file-size': { type: 'string' }, jobs: { type: 'string' } },
+      {
+        db: { type: 'string' },
+        'max-file-size': { type: 'string' },
+        'max-yara-size': { type: 'string' },
+        jobs: { type: 'string' },
+      },
       true,
     );
     if (values.help === true) {
@@ -63,6 +77,11 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
         ...limits,
         maxFileBytes: boundedInteger(values['max-file-size'], '--max-file-size', 2 ** 53 - 1),
       };
+    if (typeof values['max-yara-size'] === 'string')
+      limits = {
+        ...limits,
+        maxYaraFileBytes: boundedInteger(values['max-yara-size'], '--max-yara-size', 2 ** 31 - 1),
+      };
     if (typeof values.jobs === 'string')
       limits = { ...limits, concurrency: boundedInteger(values.jobs, '--jobs', 64) };
     if (positionals.length === 0) {
@@ -74,26 +93,33 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     reportError(error, io);
     return scanErrorExit;
   }
-  let hashDb: HashDb;
+  let database: RuleDatabase;
+  let yara: YaraRuleSet | undefined;
   try {
-    hashDb = (await readDatabase(db)).database.hashDb;
+    database = (await readDatabase(db)).database;
+    if (database.yara.size > 0) yara = compileYara(database.yara);
   } catch (error) {
     // A database that is missing, corrupt or fails its manifest check is an error (2), never "found" (1).
     reportError(error, io);
     return scanErrorExit;
   }
-  const summary = await scanPaths(
-    hashDb,
-    paths,
-    (event) => {
-      if (event.kind === 'detection') {
-        const { path, signature, sha256, size } = event.detection;
-        io.stdout(`${JSON.stringify({ path, signature, sha256, size })}\n`);
-      } else if (event.kind === 'error') io.stderr(`vouch: scan: ${event.path}: ${event.message}\n`);
-      else io.stderr(`vouch: scan: ${event.path}: skipped: ${event.reason}\n`);
-    },
-    { limits },
-  );
+  let summary: ScanSummary;
+  try {
+    summary = await scanPaths(
+      database.hashDb,
+      paths,
+      (event) => {
+        if (event.kind === 'detection') {
+          const { path, kind, signature, sha256, size } = event.detection;
+          io.stdout(`${JSON.stringify({ path, kind, signature, sha256, size })}\n`);
+        } else if (event.kind === 'error') io.stderr(`vouch: scan: ${event.path}: ${event.message}\n`);
+        else io.stderr(`vouch: scan: ${event.path}: skipped: ${event.reason}\n`);
+      },
+      yara === undefined ? { limits } : { limits, yara },
+    );
+  } finally {
+    yara?.close();
+  }
   const { files, bytes, detections, errors, skipped, seconds } = summary;
   io.stdout(
     `${JSON.stringify({ files, bytes, detections, errors, skipped, seconds: Number(seconds.toFixed(3)) })}\n`,
