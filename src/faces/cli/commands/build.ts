@@ -4,18 +4,15 @@
  * provenance into a new output folder. The work is services/conveyer's; this file only wires.
  */
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addAndProve } from '../../../clients/log/add.ts';
 import { parseDecimal } from '../../../core/bytes/index.ts';
 import { VouchError } from '../../../core/errors.ts';
-import { createCheckpointVerifier } from '../../../core/tlog/cosignature.ts';
 import { buildOutputNames, runBuild } from '../../../services/conveyer/build.ts';
-import { writeFileDurable } from '../../../storage/fs/durable.ts';
 import { parseCommandLine, required } from '../args.ts';
 import type { CliIo, Command } from '../io.ts';
 import { exitCodes } from '../io.ts';
 import { loadSigner } from '../load-key.ts';
+import { logFile, logTargetOf } from '../log-entry.ts';
 
 /** defaultBuilderId is the builder id used when neither --builder-id nor VOUCH_BUILDER_ID is set. */
 export const defaultBuilderId = 'https://vouch.example/builders/local';
@@ -75,11 +72,7 @@ async function build(args: readonly string[], io: CliIo): Promise<number> {
     typeof values['builder-id'] === 'string'
       ? values['builder-id']
       : (io.env['VOUCH_BUILDER_ID'] ?? defaultBuilderId);
-  const logUrl = typeof values.log === 'string' ? values.log : undefined;
-  const logKey =
-    logUrl === undefined
-      ? undefined
-      : createCheckpointVerifier(required('build', synopsis, values['log-vkey'], '--log-vkey'));
+  const logTarget = logTargetOf('build', synopsis, values);
   const signer = await loadSigner(keyPath, io);
   const result = await runBuild({
     recipePath,
@@ -96,15 +89,7 @@ async function build(args: readonly string[], io: CliIo): Promise<number> {
   io.stdout(`tree ${result.treeHash}\n`);
   if (result.commit !== undefined) io.stdout(`commit ${result.commit}\n`);
   io.stdout(`hermetic ${result.hermetic}\n`);
-  if (logUrl !== undefined && logKey !== undefined) {
-    const started = performance.now();
-    const provenance = await readFile(join(outDir, buildOutputNames.provenance));
-    const logged = await addAndProve(logUrl, new Uint8Array(provenance), { logKey });
-    await writeFileDurable(join(outDir, `${buildOutputNames.provenance}.tlog-proof`), logged.proof, {
-      mode: 0o644,
-    });
-    io.stdout(`logged index ${logged.ack.index} in ${Math.round(performance.now() - started)} ms\n`);
-  }
+  if (logTarget !== undefined) await logFile(logTarget, join(outDir, buildOutputNames.provenance), io);
   return exitCodes.ok;
 }
 

@@ -15,12 +15,13 @@ import { parseCommandLine, repeated, required } from '../args.ts';
 import type { CliIo, Command } from '../io.ts';
 import { exitCodes } from '../io.ts';
 import { loadSigner } from '../load-key.ts';
+import { logFile, logTargetOf } from '../log-entry.ts';
 
 /** defaultRebuilderId is the rebuilder id used when neither --rebuilder-id nor VOUCH_REBUILDER_ID is set. */
 export const defaultRebuilderId = 'https://vouch.example/rebuilders/local';
 
 const synopsis =
-  'vouch rebuild --provenance FILE --builder-vkey VKEY [--builder-vkey VKEY...] --key REBUILDER_KEY --source DIR [--out DIR] [--cas DIR] [--rebuilder-id URI]';
+  'vouch rebuild --provenance FILE --builder-vkey VKEY [--builder-vkey VKEY...] --key REBUILDER_KEY --source DIR [--out DIR] [--cas DIR] [--rebuilder-id URI] [--log URL --log-vkey VKEY]';
 
 const usage = `Usage:
   ${synopsis}
@@ -35,6 +36,8 @@ const usage = `Usage:
       Inputs with a url are fetched again from the recorded URLs, or taken from the
       content-addressed store --cas DIR (default: .vouch-cas beside OUT) after re-checking them.
       --rebuilder-id names the rebuilder (default: $VOUCH_REBUILDER_ID or ${defaultRebuilderId}).
+      With --log, the signed attestation (match or mismatch) is appended to that release log and its
+      inclusion proof, checked under a checkpoint signed by --log-vkey, is written beside it.
 `;
 
 async function rebuild(args: readonly string[], io: CliIo): Promise<number> {
@@ -46,6 +49,8 @@ async function rebuild(args: readonly string[], io: CliIo): Promise<number> {
     out: { type: 'string' },
     cas: { type: 'string' },
     'rebuilder-id': { type: 'string' },
+    log: { type: 'string' },
+    'log-vkey': { type: 'string' },
   });
   if (values.help === true) {
     io.stdout(usage);
@@ -61,6 +66,7 @@ async function rebuild(args: readonly string[], io: CliIo): Promise<number> {
       ? values['rebuilder-id']
       : (io.env['VOUCH_REBUILDER_ID'] ?? defaultRebuilderId);
   const builderKeys = vkeys.map(toEnvelopeVerifier);
+  const logTarget = logTargetOf('rebuild', synopsis, values);
   const signer = await loadSigner(keyPath, io);
   const result = await runRebuild({
     provenancePath,
@@ -78,6 +84,7 @@ async function rebuild(args: readonly string[], io: CliIo): Promise<number> {
   }
   io.stdout(`attestation ${result.attestationPath}\n`);
   io.stdout(`hermetic ${result.hermetic}\n`);
+  if (logTarget !== undefined) await logFile(logTarget, result.attestationPath, io);
   return result.result === 'match' ? exitCodes.ok : exitCodes.verificationFailed;
 }
 
