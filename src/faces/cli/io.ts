@@ -200,3 +200,24 @@ export function runSubcommand(
   }
   return subcommand(rest, io);
 }
+
+/** jsonLogger returns a logger writing one JSON line per message to standard error, as servers log. */
+export function jsonLogger(io: CliIo): (message: string) => void {
+  return (message) => io.stderr(`${JSON.stringify({ time: new Date().toISOString(), msg: message })}\n`);
+}
+
+/**
+ * untilStopped resolves on the first SIGINT or SIGTERM, so a server command can shut down
+ * gracefully: stop accepting, finish open requests, close its stores.
+ */
+export function untilStopped(): Promise<void> {
+  return new Promise<void>((done) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

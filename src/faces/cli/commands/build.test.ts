@@ -3,20 +3,15 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { createSigner, generateKey } from '../../../core/crypto/index.ts';
+import { startMemoryLog } from '../../../../test/support/memory-log.ts';
+import { generateKey } from '../../../core/crypto/index.ts';
 import { sealKeyFile } from '../../../core/crypto/keyfile.ts';
 import { leafHash } from '../../../core/merkle/index.ts';
-import { createNoteSigner, formatVerifierKey, verifierSet } from '../../../core/note/index.ts';
+import { verifierSet } from '../../../core/note/index.ts';
 import { createCheckpointVerifier } from '../../../core/tlog/cosignature.ts';
 import { checkTlogProof, parseTlogProof } from '../../../core/tlog/proof.ts';
 import { probeSandbox } from '../../../services/conveyer/sandbox.ts';
-import { Log } from '../../../services/log/log.ts';
 import { writeKeyFile } from '../../../storage/fs/key-file.ts';
-import { MemoryBlobStore, MemoryCasStore } from '../../../storage/memory/memory.ts';
-import { openSqlite } from '../../../storage/sqlite/database.ts';
-import { SqliteSequenceStore } from '../../../storage/sqlite/sqlite-sequence.ts';
-import { serve } from '../../http/http.ts';
-import { createLogHandler } from '../../http/log.ts';
 import { type CliIo, exitCodes, reportError } from '../io.ts';
 import { buildCommand } from './build.ts';
 
@@ -117,34 +112,18 @@ test('the builder key is not visible inside the sandbox', { skip }, async () => 
 test('vouch build --log appends the provenance to a release log and writes its checked tlog-proof', {
   skip,
 }, async () => {
-  const origin = 'release-log.vouch.example';
-  const logSigner = createNoteSigner(createSigner(origin, generateKey('ed25519')));
-  const files = new MemoryBlobStore();
-  const log = await Log.open({
-    origin,
-    signer: logSigner,
-    files,
-    checkpoint: new MemoryCasStore().cell('c'),
-    sequence: new SqliteSequenceStore(openSqlite(':memory:'), origin),
-    batchAgeMs: 1,
-  });
-  const server = await serve(createLogHandler({ files, log: () => log }), {
-    host: '127.0.0.1',
-    port: 0,
-    log: () => undefined,
-  });
+  const log = await startMemoryLog();
   try {
     const out = join(work, 'out-logged');
-    const vkey = formatVerifierKey(logSigner);
     const args = [join(example, 'recipe.json'), '--source', example, '--out', out, '--key', keyPath];
     const result = await vouch([
       ...args,
       '--source-date-epoch',
       '1700000000',
       '--log',
-      `${server.url}/`,
+      log.url,
       '--log-vkey',
-      vkey,
+      log.vkey,
     ]);
     assert.equal(result.code, exitCodes.ok, result.stderr);
     assert.match(result.stdout, /\nlogged index 0 in \d+ ms\n$/);
@@ -153,8 +132,8 @@ test('vouch build --log appends the provenance to a release log and writes its c
     const checked = checkTlogProof(
       proof,
       leafHash(provenance),
-      origin,
-      verifierSet([createCheckpointVerifier(vkey)]),
+      log.origin,
+      verifierSet([createCheckpointVerifier(log.vkey)]),
     );
     assert.equal(checked.checkpoint.size, 1n);
     // --log without the key to check it is refused before anything is built.
@@ -165,12 +144,11 @@ test('vouch build --log appends the provenance to a release log and writes its c
       '--key',
       keyPath,
       '--log',
-      server.url,
+      log.url,
     ]);
     assert.equal(refused.code, exitCodes.usage);
     assert.equal(existsSync(join(work, 'never')), false);
   } finally {
-    await server.close();
     await log.close();
   }
 });

@@ -22,7 +22,15 @@ import { writeFileDurable } from '../../../storage/fs/durable.ts';
 import { serve } from '../../http/http.ts';
 import { createLogHandler } from '../../http/log.ts';
 import { parseCommandLine, parseListen, quote, required } from '../args.ts';
-import { type CliIo, type Command, exitCodes, readInput, runSubcommand } from '../io.ts';
+import {
+  type CliIo,
+  type Command,
+  exitCodes,
+  jsonLogger,
+  readInput,
+  runSubcommand,
+  untilStopped,
+} from '../io.ts';
 import { loadSigner } from '../load-key.ts';
 import {
   logCheckProof,
@@ -114,8 +122,7 @@ async function serveLog(args: readonly string[], io: CliIo): Promise<number> {
   const databaseUrl = typeof values['database-url'] === 'string' ? values['database-url'] : undefined;
   const config = await readLogFolderConfig(dir);
   const signer = createNoteSigner(await loadSigner(keyPathOf(dir, config), io));
-  const logLine = (message: string): void =>
-    io.stderr(`${JSON.stringify({ time: new Date().toISOString(), msg: message })}\n`);
+  const logLine = jsonLogger(io);
   const service = await LogService.start({
     dir,
     signer,
@@ -128,15 +135,7 @@ async function serveLog(args: readonly string[], io: CliIo): Promise<number> {
     log: logLine,
   });
   logLine(`serving log ${config.origin} at ${server.url}/`);
-  await new Promise<void>((done) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      done();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilStopped();
   logLine('shutting down');
   await server.close();
   await service.close();

@@ -3,20 +3,15 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { createSigner, generateKey } from '../../../core/crypto/index.ts';
+import { startMemoryLog } from '../../../../test/support/memory-log.ts';
+import { generateKey } from '../../../core/crypto/index.ts';
 import { sealKeyFile } from '../../../core/crypto/keyfile.ts';
 import { leafHash } from '../../../core/merkle/index.ts';
-import { createNoteSigner, formatVerifierKey, verifierSet } from '../../../core/note/index.ts';
+import { verifierSet } from '../../../core/note/index.ts';
 import { createCheckpointVerifier } from '../../../core/tlog/cosignature.ts';
 import { checkTlogProof, parseTlogProof } from '../../../core/tlog/proof.ts';
 import { probeSandbox } from '../../../services/conveyer/sandbox.ts';
-import { Log } from '../../../services/log/log.ts';
 import { writeKeyFile } from '../../../storage/fs/key-file.ts';
-import { MemoryBlobStore, MemoryCasStore } from '../../../storage/memory/memory.ts';
-import { openSqlite } from '../../../storage/sqlite/database.ts';
-import { SqliteSequenceStore } from '../../../storage/sqlite/sqlite-sequence.ts';
-import { serve } from '../../http/http.ts';
-import { createLogHandler } from '../../http/log.ts';
 import { type CliIo, type Command, exitCodes, reportError } from '../io.ts';
 import { buildCommand } from './build.ts';
 import { keyCommand } from './key.ts';
@@ -117,26 +112,10 @@ test('vouch rebuild fails closed on a wrong builder key and on usage errors', { 
 test('vouch rebuild --log appends the attestation to the release log with a checked tlog-proof', {
   skip,
 }, async () => {
-  const origin = 'release-log.vouch.example';
-  const logSigner = createNoteSigner(createSigner(origin, generateKey('ed25519')));
-  const files = new MemoryBlobStore();
-  const log = await Log.open({
-    origin,
-    signer: logSigner,
-    files,
-    checkpoint: new MemoryCasStore().cell('c'),
-    sequence: new SqliteSequenceStore(openSqlite(':memory:'), origin),
-    batchAgeMs: 1,
-  });
-  const server = await serve(createLogHandler({ files, log: () => log }), {
-    host: '127.0.0.1',
-    port: 0,
-    log: () => undefined,
-  });
+  const log = await startMemoryLog();
   try {
     const { source, provenance } = await built('hello', 'hello-logged');
     const out = join(work, 'hello-logged-rebuild');
-    const vkey = formatVerifierKey(logSigner);
     const args = ['--provenance', provenance, '--builder-vkey', builderVkey, '--key', rebuilderKey];
     const result = await vouch(rebuildCommand, [
       ...args,
@@ -145,17 +124,21 @@ test('vouch rebuild --log appends the attestation to the release log with a chec
       '--out',
       out,
       '--log',
-      `${server.url}/`,
+      log.url,
       '--log-vkey',
-      vkey,
+      log.vkey,
     ]);
     assert.equal(result.code, exitCodes.ok, result.stderr);
     assert.match(result.stdout, /^match\n[\s\S]*\nlogged index 0 in \d+ ms\n$/);
     const attestation = new Uint8Array(readFileSync(join(out, 'rebuild.dsse.json')));
     const proof = parseTlogProof(new Uint8Array(readFileSync(join(out, 'rebuild.dsse.json.tlog-proof'))));
-    checkTlogProof(proof, leafHash(attestation), origin, verifierSet([createCheckpointVerifier(vkey)]));
+    checkTlogProof(
+      proof,
+      leafHash(attestation),
+      log.origin,
+      verifierSet([createCheckpointVerifier(log.vkey)]),
+    );
   } finally {
-    await server.close();
     await log.close();
   }
 });

@@ -19,7 +19,7 @@ import {
 import { serve } from '../../http/http.ts';
 import { createWitnessHandler } from '../../http/witness.ts';
 import { parseCommandLine, parseListen, quote, repeated, required } from '../args.ts';
-import { type CliIo, type Command, exitCodes, runSubcommand } from '../io.ts';
+import { type CliIo, type Command, exitCodes, jsonLogger, runSubcommand, untilStopped } from '../io.ts';
 import { loadSigner } from '../load-key.ts';
 
 const initSynopsis = 'vouch witness init --dir DIR --name NAME --key KEYFILE';
@@ -90,8 +90,7 @@ async function serveWitness(args: readonly string[], io: CliIo): Promise<number>
   const databaseUrl = typeof values['database-url'] === 'string' ? values['database-url'] : undefined;
   const config = await readWitnessFolderConfig(dir);
   const key = await loadSigner(keyPathOf(dir, config), io);
-  const logLine = (message: string): void =>
-    io.stderr(`${JSON.stringify({ time: new Date().toISOString(), msg: message })}\n`);
+  const logLine = jsonLogger(io);
   const service = await WitnessService.start({
     dir,
     key,
@@ -110,15 +109,7 @@ async function serveWitness(args: readonly string[], io: CliIo): Promise<number>
     throw error;
   }
   logLine(`serving witness ${config.name} at ${server.url}/`);
-  await new Promise<void>((done) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      done();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilStopped();
   logLine('shutting down');
   await server.close();
   await service.close();
