@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { toBytes } from '../../core/bytes/index.ts';
 import { isVouchError } from '../../core/errors.ts';
-import { compileYara, yaraEngineVersion } from './yara.ts';
+import { compileYara, startYaraMatcher, yaraEngineVersion } from './yara.ts';
 
 const files = (entries: Record<string, string>) =>
   new Map(Object.entries(entries).map(([name, text]) => [name, toBytes(text)]));
@@ -94,5 +94,74 @@ describe('compileYara refusals', () => {
     assert.ok(set.warnings.every((w) => w.file === 'w.yar'));
     assert.equal(new Set(set.warnings.map((w) => w.message)).size, set.warnings.length);
     set.close();
+  });
+});
+
+// Slow loops 4*10^8 times on a file that starts with "S" and has no 0xFF byte (minutes in
+// YARA-X 1.20.0's WebAssembly build, which ignores its own timeout); any other file is instant.
+const slowRules = files({
+  's.yar': [
+    'rule Slow { condition: uint8(0) == 0x53 and for any i in (0..400000000) : (uint8(i % filesize) == 0xFF) }',
+    'rule Text { strings: $a = "needle" condition: $a }',
+  ].join('\n'),
+});
+
+describe('startYaraMatcher', () => {
+  test('matches in a worker as compileYara does, one call at a time', async () => {
+    const matcher = await startYaraMatcher(slowRules);
+    try {
+      assert.equal(matcher.files, 1);
+      const results = await Promise.all([
+        matcher.match(toBytes('hay needle hay'), 5000),
+        matcher.match(toBytes('nothing'), 5000),
+        matcher.match(toBytes('needle'), 5000),
+      ]);
+      assert.deepEqual(results, [['Text'], [], ['Text']]);
+    } finally {
+      await matcher.close();
+    }
+  });
+
+  test('transfers the buffer of the content it is given', async () => {
+    const matcher = await startYaraMatcher(slowRules);
+    try {
+      const whole = toBytes('a needle.');
+      const content = whole.subarray(2, 8);
+      assert.deepEqual(await matcher.match(content, 5000), ['Text']);
+      assert.equal(whole.buffer.byteLength, 0);
+    } finally {
+      await matcher.close();
+    }
+  });
+
+  test('a match that overruns its timeout is stopped, and the next call gets a fresh worker', async () => {
+    const matcher = await startYaraMatcher(slowRules);
+    try {
+      const started = performance.now();
+      await assert.rejects(
+        matcher.match(toBytes(`S${'x'.repeat(20_000)}`), 300),
+        (e) => isVouchError(e, 'unavailable') && e.message === 'YARA matching timed out after 300 ms',
+      );
+      const stopped = performance.now() - started;
+      assert.ok(stopped >= 290 && stopped < 2000, `stopped after ${stopped} ms`);
+      assert.deepEqual(await matcher.match(toBytes('a needle'), 5000), ['Text']);
+    } finally {
+      await matcher.close();
+    }
+  });
+
+  test('refuses rules that do not compile, naming the file', async () => {
+    await assert.rejects(
+      startYaraMatcher(files({ 'ok.yar': 'rule A { condition: true }', 'bad.yar': 'rule B { condition: }' })),
+      (e) =>
+        isVouchError(e, 'malformed') && e.details.field === 'bad.yar' && /does not compile/.test(e.message),
+    );
+  });
+
+  test('refuses a timeout that is not a positive integer, and use after close', async () => {
+    const matcher = await startYaraMatcher(slowRules);
+    await assert.rejects(matcher.match(toBytes(''), 0), (e) => isVouchError(e, 'invalid-argument'));
+    await matcher.close();
+    await assert.rejects(matcher.match(toBytes(''), 1000), (e) => isVouchError(e, 'invariant'));
   });
 });

@@ -9,7 +9,7 @@ import { makeTempDir, removeDir } from '../../../test/support/log-fixture.ts';
 import { toBytes } from '../../core/bytes/index.ts';
 import { formatHashDb, type HashDb, parseHashDb } from '../../core/rules/hashdb.ts';
 import type { HashSignature } from '../../core/rules/source.ts';
-import { compileYara } from '../rules/yara.ts';
+import { startYaraMatcher } from '../rules/yara.ts';
 import {
   defaultScanLimits,
   hashFile,
@@ -200,7 +200,7 @@ describe('scanPaths with YARA rules', () => {
   after(() => removeDir(dir));
 
   test('reports hash and rule detections by kind; the allow-list wins; big files skip YARA only', async () => {
-    const yara = compileYara(
+    const yara = await startYaraMatcher(
       new Map([
         [
           'n.yar',
@@ -220,7 +220,7 @@ describe('scanPaths with YARA rules', () => {
       (e) => events.push(e),
       { limits: { ...defaultScanLimits, maxYaraFileBytes: 50 }, yara },
     );
-    yara.close();
+    await yara.close();
     const found = events
       .flatMap((e) =>
         e.kind === 'detection' ? [`${e.detection.kind} ${e.detection.signature} ${e.detection.path}`] : [],
@@ -239,4 +239,74 @@ describe('scanPaths with YARA rules', () => {
     assert.equal(summary.files, 5);
     assert.equal(summary.detections, 4);
   });
+});
+
+describe('scanPaths with a YARA rule that runs away', () => {
+  let dir = '';
+  before(async () => {
+    dir = await makeTempDir('vouch-scan-yara-slow-');
+    // Slow loops 4*10^8 times on a file that starts with "S" and has no 0xFF byte.
+    await writeFile(join(dir, 'a-slow'), `S${'x'.repeat(20_000)}`);
+    await writeFile(join(dir, 'b-evil'), 'evil needle');
+    await writeFile(join(dir, 'c-needle'), 'a needle');
+  });
+  after(() => removeDir(dir));
+  const rules = new Map([
+    [
+      's.yar',
+      toBytes(
+        [
+          'rule Slow { condition: uint8(0) == 0x53 and for any i in (0..400000000) : (uint8(i % filesize) == 0xFF) }',
+          'rule Needle { strings: $a = "needle" condition: $a }',
+        ].join('\n'),
+      ),
+    ],
+  ]);
+  const rows: { name: string; roots: () => string[]; found: () => string[]; exit: number }[] = [
+    {
+      name: 'the file that overruns is an error; the others are still matched',
+      roots: () => [dir],
+      found: () => [
+        `hash Test.Evil ${join(dir, 'b-evil')}`,
+        `yara Needle ${join(dir, 'b-evil')}`,
+        `yara Needle ${join(dir, 'c-needle')}`,
+      ],
+      exit: 1,
+    },
+    { name: 'an overrun alone is exit code 2', roots: () => [join(dir, 'a-slow')], found: () => [], exit: 2 },
+  ];
+  for (const row of rows)
+    test(row.name, async () => {
+      const yara = await startYaraMatcher(rules);
+      const events: ScanEvent[] = [];
+      const started = performance.now();
+      let summary: ScanSummary;
+      try {
+        summary = await scanPaths(
+          makeDb([sig('evil needle', 11, 'Test.Evil')]),
+          row.roots(),
+          (e) => events.push(e),
+          {
+            limits: { ...defaultScanLimits, yaraTimeoutMs: 300 },
+            yara,
+          },
+        );
+      } finally {
+        await yara.close();
+      }
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed < 2000, `scan took ${elapsed} ms`);
+      assert.deepEqual(
+        events.flatMap((e) => (e.kind === 'error' ? [`${e.path}: ${e.message}`] : [])),
+        [`${join(dir, 'a-slow')}: YARA matching timed out after 300 ms`],
+      );
+      const found = events
+        .flatMap((e) =>
+          e.kind === 'detection' ? [`${e.detection.kind} ${e.detection.signature} ${e.detection.path}`] : [],
+        )
+        .sort();
+      assert.deepEqual(found, row.found());
+      assert.equal(summary.errors, 1);
+      assert.equal(scanExitCode(summary), row.exit);
+    });
 });

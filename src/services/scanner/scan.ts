@@ -1,8 +1,9 @@
 /**
  * The endpoint scanner: walks the given paths, hashes every regular file once with SHA-256 and
  * looks the (digest, size) pair up in a compiled hash table (core/rules/hashdb.ts), then runs the
- * database's YARA rules (compiled once by the caller, services/rules/yara.ts) over the file's
- * bytes; the allow-list wins over any signature or rule. It reports detections (kind `hash` or
+ * database's YARA rules (compiled once by the caller into a worker thread,
+ * services/rules/yara.ts `startYaraMatcher`) over the file's bytes, each file under a timeout
+ * (`yaraTimeoutMs`; a file that overruns it is a per-file error and the scan goes on); the allow-list wins over any signature or rule. It reports detections (kind `hash` or
  * `yara`), per-file errors and skipped entries as events while it runs, and returns a summary.
  * Issue 6 asks for results that match the reference tools: `test/interop/clamscan.test.ts` checks
  * hash detections against `clamscan` on the exported `.hsb`, `test/interop/yara.test.ts` rule
@@ -20,9 +21,9 @@
  * A file bigger than the limit, one that changes size while it is read, or a directory that
  * vanishes during the walk is a per-file error; the scan goes on.
  *
- * It deliberately does not unpack containers (ClamAV does unless told not to) and does not use
- * worker threads: up to `concurrency` files are read at once, which overlaps I/O, but SHA-256 and
- * YARA-X run on the calling thread.
+ * It deliberately does not unpack containers (ClamAV does unless told not to) and does not
+ * parallelize matching: up to `concurrency` files are read at once, which overlaps I/O, SHA-256
+ * runs on the calling thread and YARA-X on the matcher's one worker thread, a file at a time.
  * LIMIT: file names that are not valid UTF-8 are reported with U+FFFD replacements (Node decodes
  * names as UTF-8), and such a file cannot be opened again by the reported path.
  * LIMIT: no loop detection for bind mounts that contain themselves; symlink loops cannot occur.
@@ -35,7 +36,7 @@ import { join } from 'node:path';
 import { formatHex } from '../../core/bytes/index.ts';
 import { VouchError } from '../../core/errors.ts';
 import { type HashDb, isAllowed, lookupHash } from '../../core/rules/hashdb.ts';
-import type { YaraRuleSet } from '../rules/yara.ts';
+import type { YaraMatcher } from '../rules/yara.ts';
 
 /** ScanLimits bound the work and memory of one scan. */
 export interface ScanLimits {
@@ -47,17 +48,21 @@ export interface ScanLimits {
   readonly bufferBytes: number;
   /** maxYaraFileBytes is the largest file YARA rules run on (it is read whole into memory). */
   readonly maxYaraFileBytes: number;
+  /** yaraTimeoutMs bounds YARA matching of one file, in milliseconds; an overrun is a per-file error. */
+  readonly yaraTimeoutMs: number;
 }
 
 /**
  * defaultScanLimits: files up to 1 GiB, 4 in flight, 256 KiB buffers (1 MiB of buffers in all),
- * YARA rules on files up to 64 MiB (at most 256 MiB held at once with 4 in flight).
+ * YARA rules on files up to 64 MiB (at most 256 MiB held at once with 4 in flight), for at most
+ * 10 seconds per file.
  */
 export const defaultScanLimits: ScanLimits = Object.freeze({
   maxFileBytes: 1 << 30,
   concurrency: 4,
   bufferBytes: 256 << 10,
   maxYaraFileBytes: 64 << 20,
+  yaraTimeoutMs: 10_000,
 });
 
 /** DetectionKind says what matched: a hash signature or a YARA rule. */
@@ -95,7 +100,7 @@ export interface ScanSummary {
 export interface ScanOptions {
   readonly limits?: ScanLimits;
   /** yara, if given, is run on every file up to `limits.maxYaraFileBytes`; the caller owns it. */
-  readonly yara?: YaraRuleSet;
+  readonly yara?: YaraMatcher;
   /** now returns milliseconds from any fixed origin (default `performance.now`). */
   readonly now?: () => number;
 }
@@ -231,8 +236,8 @@ async function* walkFiles(
  * scanPaths scans `roots` against `db` (and `options.yara`) and calls `onEvent` for every
  * detection (one per matching signature name, then one per matching YARA rule), per-file error
  * and skipped entry, in no fixed order across files. An allowed digest gives no detection. A YARA
- * failure on one file (a timeout) is a per-file error after its hash detections. Only a failure of `onEvent` or a bug rejects; everything about
- * the files is an event.
+ * failure on one file (a timeout after `limits.yaraTimeoutMs`) is a per-file error after its hash
+ * detections. Only a failure of `onEvent` or a bug rejects; everything about the files is an event.
  */
 export async function scanPaths(
   db: HashDb,
@@ -248,6 +253,8 @@ export async function scanPaths(
     throw new VouchError('invalid-argument', 'scan buffer size must be a positive integer');
   if (!Number.isSafeInteger(limits.maxYaraFileBytes) || limits.maxYaraFileBytes < 0)
     throw new VouchError('invalid-argument', 'scan YARA file size limit must be a non-negative integer');
+  if (!Number.isSafeInteger(limits.yaraTimeoutMs) || limits.yaraTimeoutMs < 1)
+    throw new VouchError('invalid-argument', 'scan YARA timeout must be a positive integer');
   const yara = options.yara;
   const keepBytes = yara === undefined ? -1 : limits.maxYaraFileBytes;
   const started = now();
@@ -292,7 +299,8 @@ export async function scanPaths(
       }
       let rules: readonly string[];
       try {
-        rules = yara.match(content);
+        // The matcher takes content's buffer; nothing below reads it.
+        rules = await yara.match(content, limits.yaraTimeoutMs);
       } catch (error) {
         report({ kind: 'error', path, message: describeFailure(error) });
         continue;

@@ -95,6 +95,13 @@ describe('vouch scan', () => {
       stderr: /--jobs must be an integer from 1 to 64/,
     },
     {
+      name: 'bad --yara-timeout-ms exits 2',
+      args: () => ['--db', db, '--yara-timeout-ms', '1.5', corpus],
+      code: 2,
+      detections: () => [],
+      stderr: /--yara-timeout-ms must be an integer from 1 to 2147483647/,
+    },
+    {
       name: 'unknown option exits 2',
       args: () => ['--db', db, '--follow', corpus],
       code: 2,
@@ -154,6 +161,19 @@ describe('vouch scan with YARA rules', () => {
     await writeDatabase(join(dir, 'db'), await compileRules(src, { version: 1, created: 0 }));
     await writeFile(join(dir, 'corpus', 'a'), 'evil needle');
     await writeFile(join(dir, 'corpus', 'b'), 'a needle and more');
+    // Slow loops 4*10^8 times on a file that starts with "S" and has no 0xFF byte.
+    const slowSrc = join(dir, 'slow-src');
+    await mkdir(slowSrc);
+    await writeFile(join(slowSrc, 'rules.json'), '{"name":"acme","engine":{"min":1,"max":2}}');
+    await writeFile(
+      join(slowSrc, 'n.yar'),
+      [
+        'rule Needle { strings: $a = "needle" condition: $a }',
+        'rule Slow { condition: uint8(0) == 0x53 and for any i in (0..400000000) : (uint8(i % filesize) == 0xFF) }',
+      ].join('\n'),
+    );
+    await writeDatabase(join(dir, 'slow-db'), await compileRules(slowSrc, { version: 1, created: 0 }));
+    await writeFile(join(dir, 'corpus', 'S'), `S${'x'.repeat(20_000)}`);
   });
   after(() => removeDir(dir));
 
@@ -166,6 +186,12 @@ describe('vouch scan with YARA rules', () => {
         `${join(dir, 'corpus', 'a')} yara Needle`,
         `${join(dir, 'corpus', 'b')} yara Needle`,
       ],
+    },
+    {
+      name: 'a file whose matching overruns --yara-timeout-ms is an error; the scan goes on',
+      args: () => ['--db', join(dir, 'slow-db'), '--yara-timeout-ms', '300', join(dir, 'corpus')],
+      found: () => [`${join(dir, 'corpus', 'a')} yara Needle`, `${join(dir, 'corpus', 'b')} yara Needle`],
+      stderr: /corpus\/S: YARA matching timed out after 300 ms\n/,
     },
     {
       name: 'files over --max-yara-size are hash-checked only and reported as skipped',

@@ -1,6 +1,7 @@
 /**
  * `vouch scan --db DIR PATH...`: scan files against a compiled rule database's hash signatures
- * and YARA rules (services/scanner; the rules are compiled once, at load). Standard output gets
+ * and YARA rules (services/scanner; the rules are compiled once, at load, in the worker thread
+that matches them, and each file's matching is bounded by `--yara-timeout-ms`). Standard output gets
  * one JSON line per detection, `{"path","kind","signature","sha256","size"}` with kind `hash` or
  * `yara`, then one summary line
  * `{"files","bytes","detections","errors","skipped","seconds"}`; per-file errors and skipped
@@ -12,7 +13,7 @@
 import { VouchError } from '../../../core/errors.ts';
 import type { RuleDatabase } from '../../../core/rules/database.ts';
 import { readDatabase } from '../../../services/rules/compile.ts';
-import { compileYara, type YaraRuleSet } from '../../../services/rules/yara.ts';
+import { startYaraMatcher, type YaraMatcher } from '../../../services/rules/yara.ts';
 import {
   defaultScanLimits,
   type ScanSummary,
@@ -23,7 +24,8 @@ import { parseCommandLine, quote, required } from '../args.ts';
 import type { CliIo, Command } from '../io.ts';
 import { reportError } from '../io.ts';
 
-const synopsis = 'vouch scan --db DIR [--max-file-size BYTES] [--max-yara-size BYTES] [--jobs N] PATH...';
+const synopsis =
+  'vouch scan --db DIR [--max-file-size BYTES] [--max-yara-size BYTES] [--yara-timeout-ms MS] [--jobs N] PATH...';
 
 const usage = `Usage:
   ${synopsis}
@@ -31,7 +33,9 @@ const usage = `Usage:
       the rule database DIR. Symbolic links are not followed and special files are skipped; files
       over --max-file-size (default ${defaultScanLimits.maxFileBytes}) are errors. YARA rules run
       on files up to --max-yara-size (default ${defaultScanLimits.maxYaraFileBytes}; bigger files
-      are hash-checked and reported as skipped for YARA). --jobs files are read at once (default
+      are hash-checked and reported as skipped for YARA). YARA matching of one file that takes
+      longer than --yara-timeout-ms (default ${defaultScanLimits.yaraTimeoutMs}) is stopped and
+      reported as an error for that file; the scan goes on. --jobs files are read at once (default
       ${defaultScanLimits.concurrency}).
       Prints one JSON line per detection and a JSON summary line.
       Exit status: 0 nothing found, 1 detections, 2 errors.
@@ -63,6 +67,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
         db: { type: 'string' },
         'max-file-size': { type: 'string' },
         'max-yara-size': { type: 'string' },
+        'yara-timeout-ms': { type: 'string' },
         jobs: { type: 'string' },
       },
       true,
@@ -82,6 +87,11 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
         ...limits,
         maxYaraFileBytes: boundedInteger(values['max-yara-size'], '--max-yara-size', 2 ** 31 - 1),
       };
+    if (typeof values['yara-timeout-ms'] === 'string')
+      limits = {
+        ...limits,
+        yaraTimeoutMs: boundedInteger(values['yara-timeout-ms'], '--yara-timeout-ms', 2 ** 31 - 1),
+      };
     if (typeof values.jobs === 'string')
       limits = { ...limits, concurrency: boundedInteger(values.jobs, '--jobs', 64) };
     if (positionals.length === 0) {
@@ -94,10 +104,10 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     return scanErrorExit;
   }
   let database: RuleDatabase;
-  let yara: YaraRuleSet | undefined;
+  let yara: YaraMatcher | undefined;
   try {
     database = (await readDatabase(db)).database;
-    if (database.yara.size > 0) yara = compileYara(database.yara);
+    if (database.yara.size > 0) yara = await startYaraMatcher(database.yara);
   } catch (error) {
     // A database that is missing, corrupt or fails its manifest check is an error (2), never "found" (1).
     reportError(error, io);
@@ -118,7 +128,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       yara === undefined ? { limits } : { limits, yara },
     );
   } finally {
-    yara?.close();
+    await yara?.close();
   }
   const { files, bytes, detections, errors, skipped, seconds } = summary;
   io.stdout(
