@@ -6,6 +6,7 @@ import { logProof } from './log-proof.ts';
 import { logSequencer } from './log-sequencer.ts';
 import { logTiles } from './log-tiles.ts';
 import { merkle } from './merkle.ts';
+import { rules } from './rules.ts';
 import { signatures } from './signatures.ts';
 import { witness } from './witness.ts';
 
@@ -18,4 +19,5 @@ export const suites: readonly Suite[] = [
   logProof,
   witness,
   conveyer,
+  rules,
 ];
