@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
+import { runCommand } from '../../../../test/support/cli.ts';
 import { startMemoryLog } from '../../../../test/support/memory-log.ts';
 import { generateKey } from '../../../core/crypto/index.ts';
 import { sealKeyFile } from '../../../core/crypto/keyfile.ts';
@@ -12,7 +13,7 @@ import { createCheckpointVerifier } from '../../../core/tlog/cosignature.ts';
 import { checkTlogProof, parseTlogProof } from '../../../core/tlog/proof.ts';
 import { probeSandbox } from '../../../services/conveyer/sandbox.ts';
 import { writeKeyFile } from '../../../storage/fs/key-file.ts';
-import { type CliIo, exitCodes, reportError } from '../io.ts';
+import { exitCodes } from '../io.ts';
 import { buildCommand } from './build.ts';
 
 const example = resolve(import.meta.dirname, '../../../../examples/hello');
@@ -27,28 +28,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 const keyPath = join(work, 'builder.key');
 await writeKeyFile(keyPath, await sealKeyFile(generateKey('ed25519'), 'ch-zrh', undefined));
 
-async function vouch(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    env: {},
-    stdinIsTerminal: false,
-    readStdin: async () => new Uint8Array(),
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-  };
-  let code: number;
-  try {
-    code = await buildCommand.run(args, io);
-  } catch (error) {
-    code = reportError(error, io);
-  }
-  return { code, stdout, stderr };
-}
+const vouch = (args: string[]) => runCommand(buildCommand, args);
 
 test('vouch build builds the example and prints its digests', { skip }, async () => {
   const out = join(work, 'out');

@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
+import { runCommand } from '../../../../test/support/cli.ts';
 import { startMemoryLog } from '../../../../test/support/memory-log.ts';
 import { generateKey } from '../../../core/crypto/index.ts';
 import { sealKeyFile } from '../../../core/crypto/keyfile.ts';
@@ -12,7 +13,7 @@ import { createCheckpointVerifier } from '../../../core/tlog/cosignature.ts';
 import { checkTlogProof, parseTlogProof } from '../../../core/tlog/proof.ts';
 import { probeSandbox } from '../../../services/conveyer/sandbox.ts';
 import { writeKeyFile } from '../../../storage/fs/key-file.ts';
-import { type CliIo, type Command, exitCodes, reportError } from '../io.ts';
+import { exitCodes } from '../io.ts';
 import { buildCommand } from './build.ts';
 import { keyCommand } from './key.ts';
 import { rebuildCommand } from './rebuild.ts';
@@ -31,28 +32,7 @@ const rebuilderKey = join(work, 'rebuilder.key');
 await writeKeyFile(builderKey, await sealKeyFile(generateKey('ed25519'), 'ch-zrh', undefined));
 await writeKeyFile(rebuilderKey, await sealKeyFile(generateKey('ed25519'), 'de-ber', undefined));
 
-async function vouch(command: Command, args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    env: {},
-    stdinIsTerminal: false,
-    readStdin: async () => new Uint8Array(),
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-  };
-  let code: number;
-  try {
-    code = await command.run(args, io);
-  } catch (error) {
-    code = reportError(error, io);
-  }
-  return { code, stdout, stderr };
-}
+const vouch = runCommand;
 
 const builderVkey = (await vouch(keyCommand, ['show', builderKey])).stdout.trim();
 const rebuilderVkey = (await vouch(keyCommand, ['show', rebuilderKey])).stdout.trim();

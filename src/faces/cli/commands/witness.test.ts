@@ -13,46 +13,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { runCommand } from '../../../../test/support/cli.ts';
 import { parseNote } from '../../../core/note/index.ts';
 import { createCheckpointVerifier, verifyCosignature } from '../../../core/tlog/cosignature.ts';
 import { parseCosignatureLines } from '../../../core/tlog/witness-request.ts';
 import { testingOnlyLog } from '../../../services/witness/testing.ts';
 import { originHashOf } from '../../../services/witness/witness.ts';
-import { type CliIo, exitCodes, reportError } from '../io.ts';
+import { exitCodes } from '../io.ts';
 import { keyCommand } from './key.ts';
 import { witnessCommand } from './witness.ts';
 
 const work = await mkdtemp(join(tmpdir(), 'vouch-witness-cli-'));
 after(() => rm(work, { recursive: true, force: true }));
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function vouch(command: typeof keyCommand, args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    env: {},
-    stdinIsTerminal: false,
-    readStdin: async () => new Uint8Array(),
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-  };
-  let code: number;
-  try {
-    code = await command.run(args, io);
-  } catch (error) {
-    code = reportError(error, io);
-  }
-  return { code, stdout, stderr };
-}
+const vouch = runCommand;
 
 const runner = `
 import { witnessCommand } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'witness.ts')).href)};
