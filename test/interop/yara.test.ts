@@ -19,36 +19,11 @@ import { after, test } from 'node:test';
 import { rulesCommand } from '../../src/faces/cli/commands/rules.ts';
 import { scanCommand } from '../../src/faces/cli/commands/scan.ts';
 import type { CliIo } from '../../src/faces/cli/io.ts';
+import { eicar, requireTool, seededBytes } from '../support/corpus.ts';
 import { captureIo } from '../support/log-fixture.ts';
 
-function yaraUnavailable(): string | undefined {
-  const r = spawnSync('yara', ['--version'], { encoding: 'utf8' });
-  if (r.error !== undefined || r.status !== 0) return '`yara` is not installed (apt-get install yara)';
-  return undefined;
-}
-
-const unavailable = yaraUnavailable();
-if (unavailable !== undefined && process.env.CI) throw new Error(`CI requires yara: ${unavailable}`);
-
-// The EICAR test file, built here so that no scanner flags the repository.
-const eicar = `X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-${'TEST-FILE'}!$H+H*`;
-
-/** random returns a seeded xorshift32 byte generator, so the corpus is the same on every run. */
-function random(seed: number): (n: number) => Uint8Array {
-  let state = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      state ^= state << 13;
-      state >>>= 0;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      state >>>= 0;
-      out[i] = state & 0xff;
-    }
-    return out;
-  };
-}
+const unavailable = requireTool('yara', 'yara');
+const random = seededBytes;
 
 const rulesA = `
 rule Test_EICAR {
