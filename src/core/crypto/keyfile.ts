@@ -425,7 +425,12 @@ function deriveKey(passphrase: string, salt: Uint8Array, { log2N, r, p }: Scrypt
   });
 }
 
-function isValidKeyName(name: string): boolean {
+/**
+ * isValidKeyName reports whether `name` may name a key, here and as a signed-note key name:
+ * non-empty, well-formed Unicode, no Unicode white space, no `+`, and (stricter than golang/mod,
+ * since a note may not contain them anyway) no control characters, C0, DEL or C1.
+ */
+export function isValidKeyName(name: string): boolean {
   if (name.length === 0 || name.length > maxKeyNameLength || !name.isWellFormed()) return false;
   return !/[\p{White_Space}\p{Cc}+]/u.test(name);
 }

@@ -107,6 +107,8 @@ test('isValidKeyName follows signed-note: non-empty, no Unicode space, no "+"', 
     ['plus', 'a+b', false],
     ['tab', 'a\tb', false],
     ['control', 'a\u0001b', false],
+    ['C1 control', 'a\u0085b', false],
+    ['DEL', 'a\u007fb', false],
     ['lone surrogate', 'a\ud800', false],
   ];
   for (const [name, value, valid] of rows) assert.equal(isValidKeyName(value), valid, name);

@@ -27,7 +27,9 @@ import { ed25519Pkcs8FromSeed, ed25519SeedFromPkcs8 } from '../crypto/ed25519-se
 import {
   createVerifier,
   importPrivateKey,
+  isValidKeyName,
   type KeyType,
+  maxKeyNameLength,
   type PrivateKeyMaterial,
   publicKeySpki,
   sha256,
@@ -64,22 +66,8 @@ export function keyTypeOfSignatureType(type: SignatureType): KeyType {
 /** maxVerifierKeyLength bounds a vkey string; an ML-DSA-44 vkey needs about 1,800 characters. */
 export const maxVerifierKeyLength = 4096;
 
-/** maxKeyNameLength bounds key names in UTF-16 code units (they are identifiers, not text). */
-export const maxKeyNameLength = 1024;
-
-/**
- * isValidKeyName reports whether `name` may name a signed-note key: non-empty, well-formed
- * Unicode, no Unicode white space, no `+`, and (stricter than golang/mod, since a note may not
- * contain them anyway) no ASCII control characters.
- */
-export function isValidKeyName(name: string): boolean {
-  if (name.length === 0 || name.length > maxKeyNameLength || !name.isWellFormed()) return false;
-  for (let i = 0; i < name.length; i++) {
-    const code = name.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return false;
-  }
-  return !/[\p{White_Space}+]/u.test(name);
-}
+/** Key names follow one rule for key files and signed notes (core/crypto/keyfile.ts). */
+export { isValidKeyName, maxKeyNameLength };
 
 /**
  * computeKeyId returns the signed-note key ID of a public key as a uint32: the first four bytes,
