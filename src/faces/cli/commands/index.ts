@@ -9,6 +9,7 @@ import { noteCommand } from './note.ts';
 import { rebuildCommand } from './rebuild.ts';
 import { rulesCommand } from './rules.ts';
 import { scanCommand } from './scan.ts';
+import { sigstoreCommand } from './sigstore.ts';
 import { witnessCommand } from './witness.ts';
 
 export const commands: readonly Command[] = [
@@ -21,4 +22,5 @@ export const commands: readonly Command[] = [
   rulesCommand,
   rebuildCommand,
   scanCommand,
+  sigstoreCommand,
 ];
