@@ -1,5 +1,19 @@
 /** The cryptography of core: hashes, key pairs, signers and verifiers. The only core module with Node imports. */
 
+export {
+  AeadKey,
+  aeadKeyLength,
+  aeadNonceLength,
+  aeadOverhead,
+  aeadTagLength,
+  aeadVersion,
+  generateDataKey,
+  importAeadKey,
+  open,
+  seal,
+  unwrapKey,
+  wrapKey,
+} from './aead.ts';
 export { ed25519Pkcs8FromSeed, ed25519SeedFromPkcs8, ed25519SeedLength } from './ed25519-seed.ts';
 export { sha256, sha512 } from './hash.ts';
 export {
