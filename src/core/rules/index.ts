@@ -1,4 +1,11 @@
-/** Detection-rule databases: the source layout, the compiled hash table, the manifest and deltas. */
+/** Detection-rule databases: the source layout, the compiled hash table, the manifest, deltas and single-file bundles. */
+export {
+  bundleMagic,
+  maxBundleNameLength,
+  maxHashTableBytes,
+  packDatabaseBundle,
+  unpackDatabaseBundle,
+} from './bundle.ts';
 export {
   assembleDatabase,
   buildDatabase,

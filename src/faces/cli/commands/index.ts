@@ -1,12 +1,15 @@
 /** The table of `vouch` subcommands, in the order `vouch --help` lists them. */
 
 import type { Command } from '../io.ts';
+import { agentCommand } from './agent.ts';
+import { approveCommand } from './approve.ts';
 import { buildCommand } from './build.ts';
 import { keyCommand } from './key.ts';
 import { logCommand } from './log.ts';
 import { monitorCommand } from './monitor.ts';
 import { noteCommand } from './note.ts';
 import { rebuildCommand } from './rebuild.ts';
+import { repoCommand } from './repo.ts';
 import { rulesCommand } from './rules.ts';
 import { scanCommand } from './scan.ts';
 import { sigstoreCommand } from './sigstore.ts';
@@ -21,6 +24,9 @@ export const commands: readonly Command[] = [
   buildCommand,
   rulesCommand,
   rebuildCommand,
-  scanCommand,
+  approveCommand,
+  repoCommand,
   sigstoreCommand,
+  scanCommand,
+  agentCommand,
 ];
