@@ -4,8 +4,9 @@
  * against `clamscan` loading the same hashes exported as `.hsb` (its run on an empty file minus its
  * run with a one-signature database); scan throughput of `scanPaths` with that database over a
  * generated corpus of mixed files against `clamscan` (container scanning off) on the same corpus,
- * each tool's load time subtracted; and the size of the delta for 1% churn against the full
- * database and against `xdelta3` between the two hash tables. Fixtures live under os.tmpdir(),
+ * each tool's load time subtracted; the same with 2,000 YARA rules of 20,000 strings against
+ * `yara -r` and `clamscan` (rules-yara.ts); and the size of the delta for 1% churn against the
+ * full database and against `xdelta3` between the two hash tables. Fixtures live under os.tmpdir(),
  * are kept between runs and are checked (manifest digests, counts, corpus sizes) before reuse.
  * In quick mode the sizes shrink and a missing `clamscan` or `xdelta3` only drops its figure; in
  * a full run they are required. LIMIT: clamscan is timed as a whole process, so its figures
@@ -27,6 +28,7 @@ import { readDatabase, writeDatabase } from '../../src/services/rules/compile.ts
 import { exportClamav } from '../../src/services/rules/export.ts';
 import { scanPaths } from '../../src/services/scanner/scan.ts';
 import { durationMs, type Figure, type Suite } from '../lib.ts';
+import { yaraScanFigures } from './rules-yara.ts';
 
 const run = promisify(execFile);
 const suite = 'rules';
@@ -240,6 +242,20 @@ export const rules: Suite = {
         note: `database load excluded on both sides (clamscan: ${clamScanTotal.toFixed(0)} ms total minus ${clamLoad.toFixed(0)} ms load); page cache warm`,
       });
     }
+
+    // 2b. Scan throughput with YARA rules.
+    figures.push(
+      ...(await yaraScanFigures({
+        suite,
+        quick,
+        rounds,
+        dir: f.dir,
+        corpus: f.corpus,
+        corpusBytes: params.corpusBytes,
+        empty: f.empty,
+        clamscan: haveClam ? clamscan : undefined,
+      })),
+    );
 
     // 3. Delta size for 1% churn: the first 1% of records removed, as many new ones added.
     const { files } = await readDatabase(f.db);

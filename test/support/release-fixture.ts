@@ -29,6 +29,7 @@ import { buildReviewStatement, signReviewStatement } from '../../src/core/releas
 import { packDatabaseBundle } from '../../src/core/rules/bundle.ts';
 import { buildDatabase, type DatabaseFiles } from '../../src/core/rules/database.ts';
 import { writeDatabase } from '../../src/services/rules/compile.ts';
+import { yaraEngineVersion } from '../../src/services/rules/yara.ts';
 import { startWitnessedMemoryLog, type WitnessedMemoryLog } from './witnessed-memory-log.ts';
 
 /** builderId is the neutral site's builder id used by the fixture. */
@@ -190,7 +191,7 @@ export function rulesDatabase(name: string, version: number, records: number): D
     name,
     version,
     created: 1_700_000_000 + version,
-    engine: { min: 1, max: 1 },
+    engine: { min: 1, max: 1, yaraX: yaraEngineVersion() },
     hashes,
     allow: [],
     yara: new Map([['base.yar', toBytes(`rule v${version} { condition: false }\n`)]]),

@@ -18,7 +18,7 @@ import { describeUntrusted, VouchError } from '../../core/errors.ts';
 import { packDatabaseBundle, unpackDatabaseBundle } from '../../core/rules/bundle.ts';
 import type { DatabaseFiles } from '../../core/rules/database.ts';
 import { applyDelta } from '../../core/rules/delta.ts';
-import { readDatabase } from '../../services/rules/compile.ts';
+import { readDatabaseForScan } from '../../services/rules/compile.ts';
 import { startYaraMatcher } from '../../services/rules/yara.ts';
 
 /** ExpectedFile is a target's committed length and hex SHA-256. */
@@ -71,7 +71,7 @@ export function applyDeltaToInstalled(
  * YARA rules, compiles them in a scanner worker; it throws what the scanner would.
  */
 export async function testLoadDatabase(dir: string): Promise<void> {
-  const { database } = await readDatabase(dir);
+  const { database } = await readDatabaseForScan(dir);
   if (database.yara.size > 0) {
     const matcher = await startYaraMatcher(database.yara);
     await matcher.close();

@@ -33,6 +33,19 @@ describe('rule database', () => {
     assert.ok(isAllowed(db.hashDb, d(5)));
   });
 
+  test('records the YARA-X version it is given in the manifest', () => {
+    const files = buildDatabase({ ...content, engine: { min: 1, max: 4, yaraX: '1.20.0' } });
+    assert.match(
+      toText(files.get('manifest.json') ?? new Uint8Array()),
+      /"engine":\{"max":4,"min":1,"yaraX":"1.20.0"\}/,
+    );
+    assert.deepEqual(openDatabase(files).manifest.engine, { min: 1, max: 4, yaraX: '1.20.0' });
+    assert.throws(
+      () => buildDatabase({ ...content, engine: { min: 1, max: 4, yaraX: '1.20.0' }, yara: new Map() }),
+      (e) => isVouchError(e, 'invalid-argument'),
+    );
+  });
+
   test('refuses a bad YARA file name', () => {
     assert.throws(
       () => buildDatabase({ ...content, yara: new Map([['../x.yar', toBytes('')]]) }),

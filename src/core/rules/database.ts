@@ -3,7 +3,8 @@
  * module builds the files from parsed source (deterministically: the same input always gives the
  * same bytes) and opens a set of files read from a folder or produced by a delta, checking every
  * member against the manifest before anything is trusted. It does no I/O; YARA members are
- * opaque bytes here (compiling them with YARA-X is not done yet).
+ * opaque bytes here: services/rules/compile.ts validates them with YARA-X and puts the version in
+ * the header's engine range (`engine.yaraX`), which this module only carries into the manifest.
  */
 
 import { sha256 } from '../crypto/index.ts';

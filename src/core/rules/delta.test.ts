@@ -163,6 +163,22 @@ describe('deltas', () => {
     );
   });
 
+  test('carries the YARA-X version, and its removal with the last YARA file', () => {
+    const withEngine = buildDatabase({ ...base, engine: { min: 1, max: 1, yaraX: '1.20.0' } });
+    const upgraded = buildDatabase({ ...next, engine: { min: 1, max: 1, yaraX: '1.21.0' } });
+    const noYara = buildDatabase({ ...next, version: 3, yara: new Map() });
+    const chain = [withEngine, upgraded, noYara];
+    for (let i = 1; i < chain.length; i++) {
+      const from = chain[i - 1] as DatabaseFiles;
+      const to = chain[i] as DatabaseFiles;
+      const result = applyDelta(from, diffDatabases(from, to));
+      assert.deepEqual([...result.keys()], [...to.keys()]);
+      for (const [name, bytes] of to) assert.deepEqual(result.get(name), bytes, name);
+    }
+    assert.equal(parseDelta(diffDatabases(withEngine, upgraded)).header.engine.yaraX, '1.21.0');
+    assert.equal(openDatabase(noYara).manifest.engine.yaraX, undefined);
+  });
+
   test('opened databases report counts', () => {
     assert.deepEqual(openDatabase(baseFiles).manifest.counts, { hash: 1, allow: 1, yara: 1 });
   });

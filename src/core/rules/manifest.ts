@@ -5,21 +5,32 @@
  * SHA-256 list, https://docs.clamav.net/faq/faq-cvd.html), with everything security-relevant
  * inside the committed bytes.
  *
- *     {"counts":{"allow":A,"hash":H,"yara":Y},"created":SECONDS,"engine":{"max":M,"min":N},
+ *     {"counts":{"allow":A,"hash":H,"yara":Y},"created":SECONDS,
+ *      "engine":{"max":M,"min":N,"yaraX":"1.20.0"},
  *      "members":[{"name":"hashes.vhdb","sha256":HEX,"size":BYTES},...],"name":NAME,
  *      "type":"vouch-rules-manifest/v1","version":V}
  *
  * Members are sorted by name, are `hashes.vhdb` or `yara/NAME.yar`, and never include the
  * manifest itself. `created` is seconds since the epoch (from SOURCE_DATE_EPOCH, so builds are
- * reproducible). This module does not sign manifests (that is the repository's job) and does no
- * I/O: {@link verifyMembers} checks bytes the caller has read.
+ * reproducible). `engine.yaraX` is the YARA-X version the compiler validated the YARA members
+ * with; it is absent when there are none, and may be absent from a database assembled without
+ * the compiler, which {@link checkYaraEngine} then refuses to run. This module does not sign
+ * manifests (that is the repository's job) and does no I/O: {@link verifyMembers} checks bytes
+ * the caller has read.
  */
 
 import { formatHex } from '../bytes/index.ts';
 import { sha256 } from '../crypto/index.ts';
 import { malformed, tooLarge, VouchError } from '../errors.ts';
 import { formatCanonicalJson, isJsonArray, isJsonObject, type JsonValue, parseJson } from '../json/index.ts';
-import { checkKeys, type EngineRange, isSignatureName, isYaraFileName, parseEngineRange } from './source.ts';
+import {
+  checkKeys,
+  type EngineRange,
+  isSignatureName,
+  isYaraFileName,
+  parseEngineRange,
+  parseEngineVersion,
+} from './source.ts';
 
 /** manifestType is the `type` field of every manifest this module writes. */
 export const manifestType = 'vouch-rules-manifest/v1';
@@ -74,7 +85,10 @@ export function formatManifest(manifest: Manifest): Uint8Array {
   const bytes = formatCanonicalJson({
     counts: { ...manifest.counts },
     created: manifest.created,
-    engine: { ...manifest.engine },
+    engine:
+      manifest.engine.yaraX === undefined
+        ? { max: manifest.engine.max, min: manifest.engine.min }
+        : { max: manifest.engine.max, min: manifest.engine.min, yaraX: manifest.engine.yaraX },
     members: manifest.members.map((m) => ({ name: m.name, sha256: m.sha256, size: m.size })),
     name: manifest.name,
     type: manifestType,
@@ -128,6 +142,8 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   }
   const yara = parsed.filter((m) => m.name.startsWith('yara/')).length;
   if (counts.yara !== yara) throw malformed('yara count does not match the members', 'counts.yara');
+  if (yara === 0 && engine.yaraX !== undefined)
+    throw malformed('engine.yaraX is only recorded for a database with YARA files', 'engine.yaraX');
   if (!parsed.some((m) => m.name === hashDbFileName))
     throw malformed(`${hashDbFileName} is missing`, 'members');
   const manifest: Manifest = Object.freeze({
@@ -170,4 +186,43 @@ export function verifyMembers(manifest: Manifest, files: ReadonlyMap<string, Uin
   const expected = new Set(manifest.members.map((m) => m.name));
   for (const name of files.keys())
     if (!expected.has(name)) throw malformed(`database member ${name} is not in the manifest`, name);
+}
+
+/**
+ * checkYaraEngine throws `policy-unmet` unless a scanner whose YARA-X version is `running` may
+ * run the YARA members of `manifest`: a database without YARA files is always fine; otherwise it
+ * must record the version that validated its rules (`engine.yaraX`), and `running` must have the
+ * same major version and be no older. YARA-X keeps rules compatible within a major version, so a
+ * newer scanner compiles what an older one validated; an older one may lack a module, function
+ * or fix the rules rely on, and a new major version may change what rules mean. The message names
+ * both versions. `running` that is not `MAJOR.MINOR.PATCH` is `invalid-argument`.
+ */
+export function checkYaraEngine(manifest: Manifest, running: string): void {
+  if (manifest.counts.yara === 0) return;
+  let have: readonly [number, number, number];
+  try {
+    have = parseEngineVersion(running, 'YARA-X version');
+  } catch (error) {
+    throw new VouchError(
+      'invalid-argument',
+      `this scanner's YARA-X version is not MAJOR.MINOR.PATCH`,
+      {},
+      { cause: error },
+    );
+  }
+  const recorded = manifest.engine.yaraX;
+  if (recorded === undefined)
+    throw new VouchError(
+      'policy-unmet',
+      `database ${manifest.name} version ${manifest.version} has ${manifest.counts.yara} YARA files but does not record the YARA-X version that validated them; recompile it with vouch rules compile`,
+      { field: 'engine.yaraX' },
+    );
+  const want = parseEngineVersion(recorded, 'engine.yaraX');
+  const older = have[1] < want[1] || (have[1] === want[1] && have[2] < want[2]);
+  if (have[0] !== want[0] || older)
+    throw new VouchError(
+      'policy-unmet',
+      `database ${manifest.name} version ${manifest.version} has YARA rules validated with YARA-X ${recorded}; this scanner has YARA-X ${running}, which ${have[0] !== want[0] ? 'is another major version' : 'is older'} (it needs ${want[0]}.x at ${recorded} or later)`,
+      { field: 'engine.yaraX' },
+    );
 }

@@ -5,6 +5,8 @@ import { isVouchError } from '../errors.ts';
 import {
   formatHashSignature,
   parseAllowList,
+  parseEngineRange,
+  parseEngineVersion,
   parseHashFiles,
   parseHashLine,
   parseRulesMetadata,
@@ -131,6 +133,10 @@ describe('parseRulesMetadata', () => {
     { name: 'float level', text: '{"name":"a","engine":{"min":1.5,"max":3}}' },
     { name: 'bad name', text: '{"name":"a b","engine":{"min":1,"max":3}}' },
     { name: 'not object', text: '[]' },
+    {
+      name: 'a YARA-X version (the compiler records it)',
+      text: '{"name":"a","engine":{"min":1,"max":3,"yaraX":"1.20.0"}}',
+    },
   ]) {
     test(`refuses ${row.name}`, () => {
       assert.throws(
@@ -139,4 +145,22 @@ describe('parseRulesMetadata', () => {
       );
     });
   }
+});
+
+describe('parseEngineRange', () => {
+  test('reads an optional YARA-X version', () => {
+    assert.deepEqual(parseEngineRange({ min: 1, max: 2, yaraX: '1.20.0' }, 'engine'), {
+      min: 1,
+      max: 2,
+      yaraX: '1.20.0',
+    });
+    assert.deepEqual(parseEngineVersion('10.0.123456', 'v'), [10, 0, 123456]);
+  });
+  for (const yaraX of ['1.20', '01.2.3', '1.2.3-rc1', '1.2.3.4', '1234567.0.0', ' 1.2.3', 1, null])
+    test(`refuses yaraX ${JSON.stringify(yaraX)}`, () => {
+      assert.throws(
+        () => parseEngineRange({ min: 1, max: 2, yaraX }, 'engine'),
+        (e) => isVouchError(e, 'malformed') && e.details.field === 'engine.yaraX',
+      );
+    });
 });

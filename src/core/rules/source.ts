@@ -2,7 +2,8 @@
  * The rules source layout: the text files an analyst edits, parsed into typed, frozen records.
  *
  * A source folder holds `rules.json` (metadata: `{"name": NAME, "engine": {"min": N, "max": M}}`,
- * engine functionality levels as integers, no other keys), any number of `*.hsb` hash signature
+ * engine functionality levels as integers, no other keys; the compiler adds the YARA-X version to
+ * the database's engine range, see {@link EngineRange}), any number of `*.hsb` hash signature
  * files, an optional `allow.sha256` allow-list and any number of `*.yar` YARA files. Hash lines are
  * ClamAV `.hsb` lines (https://docs.clamav.net/manual/Signatures/HashSignatures.html) restricted
  * to one spelling: `SHA256:SIZE:NAME` with 64 lowercase hex digits, SIZE a canonical decimal or
@@ -33,10 +34,16 @@ export interface HashSignature {
   readonly name: string;
 }
 
-/** EngineRange is the inclusive range of engine functionality levels a database is built for. */
+/**
+ * EngineRange says which engines can use a database: the inclusive range of Vouch engine
+ * functionality levels it is built for and, for a database with YARA files, the YARA-X version
+ * that validated them (recorded by the compiler, never written in `rules.json`).
+ */
 export interface EngineRange {
   readonly min: number;
   readonly max: number;
+  /** yaraX is the YARA-X version (`MAJOR.MINOR.PATCH`) the YARA files compiled with, if any. */
+  readonly yaraX?: string;
 }
 
 /** RulesMetadata is the parsed `rules.json`. */
@@ -209,18 +216,43 @@ export function parseRulesMetadata(bytes: Uint8Array, file = 'rules.json'): Rule
   const name = value.name;
   if (typeof name !== 'string' || !isSignatureName(name))
     throw malformed('name must be 1-128 of [A-Za-z0-9._-]', `${file} name`);
-  return Object.freeze({ name, engine: parseEngineRange(value.engine, `${file} engine`) });
+  const engine = parseEngineRange(value.engine, `${file} engine`);
+  if (engine.yaraX !== undefined)
+    throw malformed(
+      'engine.yaraX is recorded by the compiler, not set in rules.json',
+      `${file} engine.yaraX`,
+    );
+  return Object.freeze({ name, engine });
 }
 
-/** parseEngineRange checks a JSON `{"min": N, "max": M}` engine range. */
+/** versionPattern is a canonical `MAJOR.MINOR.PATCH`. */
+const versionPattern = /^(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})$/;
+
+/**
+ * parseEngineVersion reads a `MAJOR.MINOR.PATCH` version (canonical decimals, each below 10^6, no
+ * pre-release or build suffix) into its three numbers, or throws `malformed` naming `field`.
+ */
+export function parseEngineVersion(text: string, field: string): readonly [number, number, number] {
+  const m = versionPattern.exec(text);
+  if (m === null) throw malformed('engine version must be MAJOR.MINOR.PATCH', field);
+  return Object.freeze([Number(m[1]), Number(m[2]), Number(m[3])] as [number, number, number]);
+}
+
+/**
+ * parseEngineRange checks a JSON `{"min": N, "max": M}` engine range, with an optional
+ * `"yaraX": "MAJOR.MINOR.PATCH"`.
+ */
 export function parseEngineRange(value: JsonValue | undefined, field: string): EngineRange {
   if (!isJsonObject(value)) throw malformed('engine must be an object {min, max}', field);
-  checkKeys(value, ['max', 'min'], field);
-  const { min, max } = value;
+  checkKeys(value, value.yaraX === undefined ? ['max', 'min'] : ['max', 'min', 'yaraX'], field);
+  const { min, max, yaraX } = value;
   if (!isLevel(min)) throw malformed('engine min must be an integer level', `${field}.min`);
   if (!isLevel(max)) throw malformed('engine max must be an integer level', `${field}.max`);
   if (min > max) throw malformed('engine min is above max', field);
-  return Object.freeze({ min, max });
+  if (yaraX === undefined) return Object.freeze({ min, max });
+  if (typeof yaraX !== 'string') throw malformed('engine yaraX must be a version string', `${field}.yaraX`);
+  parseEngineVersion(yaraX, `${field}.yaraX`);
+  return Object.freeze({ min, max, yaraX });
 }
 
 function isLevel(value: JsonValue | undefined): value is number {

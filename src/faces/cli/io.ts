@@ -23,6 +23,8 @@ export interface CliIo {
    * rejects with `invalid-argument` when the user cancels (Ctrl-C, or Ctrl-D on an empty line).
    */
   readonly readSecret?: (prompt: string) => Promise<string>;
+  /** stderrColumns is the width of the terminal standard error writes to; absent when it is not a terminal. */
+  readonly stderrColumns?: number;
 }
 
 /** Command is one `vouch` subcommand (or a group such as `key` with its own subcommands). */
@@ -113,6 +115,7 @@ export function processIo(): CliIo {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     ...(process.stdin.isTTY === true ? { readSecret: terminalSecretReader() } : {}),
+    ...(process.stderr.isTTY === true ? { stderrColumns: process.stderr.columns || 80 } : {}),
   };
 }
 

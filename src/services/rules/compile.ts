@@ -11,10 +11,13 @@
  * special files in a source or database folder are refused, not followed.
  *
  * YARA files are compiled with YARA-X (rules/yara.ts) and refused, naming the file and quoting
- * the compiler, when they do not compile; the database keeps their sources, not compiled rules
- * (scanners compile them at load). LIMIT: the manifest cannot record the YARA-X version: its
- * `engine` field is an integer functionality-level range with exact keys (core/rules/manifest.ts),
- * so the version that validated a database is only reported by {@link compileRules}.
+ * the compiler, when they do not compile, and refused, naming the file, rule and pattern, when a
+ * pattern lacks a good fixed atom (rules/yara-lint.ts) unless the caller allows slow rules. The
+ * database keeps their sources, not compiled rules (scanners compile them at load), and its
+ * manifest records the YARA-X version that validated them (`engine.yaraX`), so compiling the
+ * same source twice gives identical bytes with the same YARA-X version, and different bytes with
+ * another. {@link readDatabaseForScan} refuses a database that the running YARA-X may not run
+ * (core/rules/manifest.ts `checkYaraEngine`).
  */
 
 import { constants } from 'node:fs';
@@ -28,7 +31,7 @@ import {
   type RuleDatabase,
 } from '../../core/rules/database.ts';
 import { applyDelta, diffDatabases, maxDeltaBytes } from '../../core/rules/delta.ts';
-import { hashDbFileName, manifestFileName } from '../../core/rules/manifest.ts';
+import { checkYaraEngine, hashDbFileName, manifestFileName } from '../../core/rules/manifest.ts';
 import {
   defaultSourceLimits,
   type HashFile,
@@ -39,6 +42,7 @@ import {
 } from '../../core/rules/source.ts';
 import { mkdirDurable, syncDirectory, writeFileDurable } from '../../storage/fs/durable.ts';
 import { compileYara, type YaraWarning, yaraEngineVersion } from './yara.ts';
+import { describeSlowPattern, findSlowPatterns, type SlowPattern } from './yara-lint.ts';
 
 /** maxDatabaseFileBytes caps one database member read from disk (just under 2 GiB, Node's limit). */
 export const maxDatabaseFileBytes = 2 ** 31 - 1;
@@ -49,6 +53,11 @@ export interface CompileOptions {
   readonly version: number;
   /** created is the build time in seconds since the epoch (SOURCE_DATE_EPOCH). */
   readonly created: number;
+  /**
+   * allowSlowRules accepts YARA patterns that lack a good fixed atom (they are then listed in the
+   * {@link YaraCompileReport}); by default they are refused.
+   */
+  readonly allowSlowRules?: boolean;
   /**
    * onYaraCompiled, if given, receives the YARA-X version, compile time and warnings; it is not
    * called for a source without YARA files.
@@ -62,6 +71,25 @@ export interface YaraCompileReport {
   readonly files: number;
   readonly seconds: number;
   readonly warnings: readonly YaraWarning[];
+  /** slowPatterns are the patterns without a good fixed atom that `allowSlowRules` let through. */
+  readonly slowPatterns: readonly SlowPattern[];
+}
+
+/** maxListedSlowPatterns is how many slow patterns a refusal names before "and N more". */
+const maxListedSlowPatterns = 10;
+
+/** slowRulesError is the refusal of a source whose YARA patterns lack good atoms. */
+function slowRulesError(slow: readonly SlowPattern[]): VouchError {
+  const listed = slow.slice(0, maxListedSlowPatterns).map(describeSlowPattern);
+  const more = slow.length > listed.length ? `; and ${slow.length - listed.length} more` : '';
+  return new VouchError(
+    'malformed',
+    `YARA rules lack a good fixed atom, which would slow every scan (compile with --allow-slow-rules to accept them): ${listed.join('; ')}${more}`,
+    {
+      field: slow[0]?.file ?? 'yara',
+      fields: slow.map((p) => (p.line > 0 ? `${p.file} line ${p.line}` : p.file)),
+    },
+  );
 }
 
 /**
@@ -109,7 +137,9 @@ async function listFiles(dir: string, what: string, allowYaraFolder = false): Pr
  * compileRules reads the source folder `src` and returns the database files. Every file must be
  * `rules.json`, `allow.sha256`, `NAME.hsb` or `NAME.yar`; anything else is refused, so a typo is
  * not silently skipped. Errors name the file and line; a YARA file that does not compile with
- * YARA-X is refused (`malformed`) with its name and the compiler's message.
+ * YARA-X is refused (`malformed`) with its name and the compiler's message, and YARA patterns
+ * without a good fixed atom are refused (`malformed`, naming the file, line, rule, pattern and
+ * reason of each, `details.fields` listing them all) unless `options.allowSlowRules` is set.
  */
 export async function compileRules(src: string, options: CompileOptions): Promise<DatabaseFiles> {
   const names = await listFiles(src, 'rules source');
@@ -133,20 +163,27 @@ export async function compileRules(src: string, options: CompileOptions): Promis
   if (metadata === undefined)
     throw new VouchError('not-found', 'rules source has no rules.json', { field: src });
   const hashes = parseHashFiles(hashFiles);
+  let engine = metadata.engine;
   if (yara.size > 0) {
     const started = performance.now();
     const rules = compileYara(yara);
     const seconds = (performance.now() - started) / 1000;
     rules.close();
+    const slowPatterns = findSlowPatterns(yara, rules.warnings);
+    if (slowPatterns.length > 0 && options.allowSlowRules !== true) throw slowRulesError(slowPatterns);
+    const engineVersion = yaraEngineVersion();
+    engine = { ...engine, yaraX: engineVersion };
     options.onYaraCompiled?.({
-      engineVersion: yaraEngineVersion(),
+      engineVersion,
       files: yara.size,
       seconds,
       warnings: rules.warnings,
+      slowPatterns,
     });
   }
   return buildDatabase({
     ...metadata,
+    engine,
     version: options.version,
     created: options.created,
     hashes,
@@ -211,6 +248,19 @@ export async function readDatabase(dir: string): Promise<{ files: DatabaseFiles;
     for (const name of await listFiles(yaraDir, 'rule database yara folder'))
       files.set(`yara/${name}`, await readBounded(join(yaraDir, name), 64 << 20, `yara/${name}`));
   return { files, database: openDatabase(files) };
+}
+
+/**
+ * readDatabaseForScan is {@link readDatabase} for a scanner: it also refuses (`policy-unmet`,
+ * naming both versions) a database with YARA rules that this process's YARA-X may not run — not
+ * validated by the same major version, or validated by a newer one, or not saying which.
+ */
+export async function readDatabaseForScan(
+  dir: string,
+): Promise<{ files: DatabaseFiles; database: RuleDatabase }> {
+  const read = await readDatabase(dir);
+  checkYaraEngine(read.database.manifest, yaraEngineVersion());
+  return read;
 }
 
 /** writeNewFile writes `bytes` to `path` durably, refusing (`conflict`) to replace an existing file. */

@@ -1,15 +1,17 @@
 /**
- * The worker-thread side of services/rules/yara.ts's {@link startYaraMatcher}: it compiles the
- * rule files it is given in `workerData` once, replies `ready` (with the file count and warnings)
+ * The worker-thread side of services/rules/yara.ts's {@link startYaraMatcher}: it instantiates
+ * the engine from the WebAssembly module its parent compiled, compiles the rule files it is given
+ * in `workerData` once, replies `ready` (with the file count and warnings)
  * or `failed` (with the VouchError's code, message and details), then answers each `match`
  * request, one at a time, with the matched rule names or the error. It exists so that the main
  * thread can terminate a match that runs away (YARA-X's WebAssembly build ignores its timeout).
- * It deliberately does no bounding of its own: the parent's watchdog does that.
+ * It deliberately does no bounding of its own: the parent's watchdog does that. The parent runs
+ * several of these at once; each is unaware of the others.
  */
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { isVouchError } from '../../core/errors.ts';
-import { compileYara, type YaraRuleSet } from './yara.ts';
+import { compileYara, loadYaraEngine, type YaraRuleSet, type YaraWorkerData } from './yara.ts';
 
 /** describe turns a thrown value into the `{code, message, details}` the parent rebuilds a VouchError from. */
 function describe(error: unknown): { code: string; message: string; details: Record<string, unknown> } {
@@ -19,9 +21,10 @@ function describe(error: unknown): { code: string; message: string; details: Rec
 
 const port = parentPort;
 if (port === null) throw new Error('yara-worker.ts must run in a worker thread');
-const { files, timeoutSeconds } = workerData as { files: Map<string, Uint8Array>; timeoutSeconds: number };
+const { files, module, timeoutSeconds } = workerData as YaraWorkerData;
 let rules: YaraRuleSet | undefined;
 try {
+  loadYaraEngine(module);
   rules = compileYara(files, { timeoutSeconds });
   port.postMessage({ kind: 'ready', files: rules.files, warnings: rules.warnings });
 } catch (error) {

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { toBytes } from '../../core/bytes/index.ts';
 import { isVouchError } from '../../core/errors.ts';
-import { compileYara, startYaraMatcher, yaraEngineVersion } from './yara.ts';
+import {
+  compileYara,
+  defaultYaraWorkers,
+  maxYaraWorkers,
+  startYaraMatcher,
+  yaraEngineVersion,
+} from './yara.ts';
 
 const files = (entries: Record<string, string>) =>
   new Map(Object.entries(entries).map(([name, text]) => [name, toBytes(text)]));
@@ -163,5 +169,65 @@ describe('startYaraMatcher', () => {
     await assert.rejects(matcher.match(toBytes(''), 0), (e) => isVouchError(e, 'invalid-argument'));
     await matcher.close();
     await assert.rejects(matcher.match(toBytes(''), 1000), (e) => isVouchError(e, 'invariant'));
+  });
+});
+
+describe('startYaraMatcher with a pool of workers', () => {
+  const slow = () => toBytes(`S${'x'.repeat(20_000)}`);
+
+  test('matches on every worker as one worker does', async () => {
+    const matcher = await startYaraMatcher(slowRules, { workers: 3 });
+    try {
+      assert.equal(matcher.workers, 3);
+      assert.equal(matcher.files, 1);
+      const inputs = ['hay needle hay', 'nothing', 'needle', 'x', 'a needle', 'none'];
+      const results = await Promise.all(inputs.map((text) => matcher.match(toBytes(text), 5000)));
+      assert.deepEqual(results, [['Text'], [], ['Text'], [], ['Text'], []]);
+    } finally {
+      await matcher.close();
+    }
+  });
+
+  test('a runaway match holds up only its own worker, which is replaced', async () => {
+    const matcher = await startYaraMatcher(slowRules, { workers: 2 });
+    try {
+      const settled: string[] = [];
+      const runaway = matcher.match(slow(), 1000).then(
+        () => settled.push('slow matched'),
+        (e: unknown) => settled.push(isVouchError(e, 'unavailable') ? e.message : String(e)),
+      );
+      // The second worker answers while the first is still stuck: one worker would answer only
+      // after the timeout had stopped the runaway match.
+      const quick = matcher.match(toBytes('a needle'), 5000).then((names) => settled.push(names.join()));
+      await Promise.all([runaway, quick]);
+      assert.deepEqual(settled, ['Text', 'YARA matching timed out after 1000 ms']);
+      const again = await Promise.all([1, 2, 3, 4].map(() => matcher.match(toBytes('needle'), 5000)));
+      assert.deepEqual(again, [['Text'], ['Text'], ['Text'], ['Text']]);
+    } finally {
+      await matcher.close();
+    }
+  });
+
+  test('close waits for the calls already made', async () => {
+    const matcher = await startYaraMatcher(slowRules, { workers: 2 });
+    const calls = ['needle', 'no', 'needle'].map((text) => matcher.match(toBytes(text), 5000));
+    await matcher.close();
+    assert.deepEqual(await Promise.all(calls), [['Text'], [], ['Text']]);
+  });
+
+  test('refuses a pool size outside 1 to maxYaraWorkers, and a pool of rules that do not compile', async () => {
+    for (const workers of [0, -1, 1.5, maxYaraWorkers + 1, Number.NaN])
+      await assert.rejects(startYaraMatcher(slowRules, { workers }), (e) =>
+        isVouchError(e, 'invalid-argument'),
+      );
+    await assert.rejects(
+      startYaraMatcher(files({ 'bad.yar': 'rule B { condition: }' }), { workers: 2 }),
+      (e) => isVouchError(e, 'malformed') && e.details.field === 'bad.yar',
+    );
+  });
+
+  test('the default pool size is the available parallelism, from 1 to 8', () => {
+    const workers = defaultYaraWorkers();
+    assert.ok(Number.isInteger(workers) && workers >= 1 && workers <= 8, String(workers));
   });
 });

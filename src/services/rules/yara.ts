@@ -15,13 +15,21 @@
  * members. LIMIT: `include` directives are not supported (sources are added as text, with no
  * file system to resolve them from).
  *
- * {@link startYaraMatcher} is what the scanner uses: it compiles the rules in a worker thread
- * (yara-worker.ts) and matches there, one buffer at a time, under a watchdog; a match that
- * overruns is stopped by terminating the worker, and the next match starts a fresh worker, which
- * compiles the rules again. {@link compileYara} stays for `rules compile` and tests.
+ * {@link startYaraMatcher} is what the scanner uses: it compiles the rules in a pool of worker
+ * threads (yara-worker.ts), each matching one buffer at a time under a watchdog; a match that
+ * overruns is stopped by terminating its worker, and the next match given to that place in the
+ * pool starts a fresh worker, which compiles the rules again. YARA-X's JavaScript API has no way
+ * to serialize compiled rules, so every worker compiles them itself, all at once at start
+ * (measured with 1.20.0 on two cores, 2,000 rules with 20,000 strings: a pool of one is ready in
+ * about 0.5 s, a pool of two in about 0.6 s); the engine's WebAssembly module is compiled once per
+ * process and shared with the workers, which saves each of them 20 to 30 ms of compiling the
+ * engine. Matching throughput grows with the pool while cores are free (the same rules over a
+ * 64 MiB corpus: about 30 MiB/s with one worker, 53 MiB/s with two). {@link compileYara} stays
+ * for `rules compile` and tests.
  */
 
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { Compiler, initSync, type Rules } from '@virustotal/yara-x';
 import { toText } from '../../core/bytes/index.ts';
@@ -32,11 +40,35 @@ export const yaraPackage = '@virustotal/yara-x';
 
 let engineReady = false;
 
-/** loadEngine instantiates the WebAssembly module once per thread, synchronously, from the package's own file. */
-function loadEngine(): void {
+/**
+ * YaraEngineModule is the engine's compiled WebAssembly module, opaque here (the es2024 lib this
+ * project compiles against declares no WebAssembly types). It may be posted to a worker thread.
+ */
+export type YaraEngineModule = object;
+
+/** wasm is the one WebAssembly constructor used here, typed by hand for the reason above. */
+const wasm = (
+  globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => YaraEngineModule } }
+).WebAssembly;
+
+let compiledEngine: YaraEngineModule | undefined;
+
+/** engineModule compiles the package's WebAssembly file once per thread. */
+function engineModule(): YaraEngineModule {
+  compiledEngine ??= new wasm.Module(
+    readFileSync(new URL('yara_x_js_bg.wasm', import.meta.resolve(yaraPackage))),
+  );
+  return compiledEngine;
+}
+
+/**
+ * loadYaraEngine instantiates the engine once per thread, synchronously, from `module` (a worker
+ * is handed the one its parent compiled) or else from the package's own file. Later calls do
+ * nothing.
+ */
+export function loadYaraEngine(module?: YaraEngineModule): void {
   if (engineReady) return;
-  const wasm = readFileSync(new URL('yara_x_js_bg.wasm', import.meta.resolve(yaraPackage)));
-  initSync({ module: wasm });
+  initSync({ module: module ?? engineModule() });
   engineReady = true;
 }
 
@@ -102,7 +134,7 @@ export function compileYara(
   files: ReadonlyMap<string, Uint8Array>,
   options: YaraOptions = defaultYaraOptions,
 ): YaraRuleSet {
-  loadEngine();
+  loadYaraEngine();
   const compiler = new Compiler();
   const warnings: YaraWarning[] = [];
   let rules: Rules;
@@ -180,25 +212,55 @@ function matchedRules(result: unknown): readonly string[] {
   return Object.freeze([...names].sort());
 }
 
+/** maxYaraWorkers bounds {@link YaraMatcherOptions.workers}: each worker holds its own compiled copy of the rules. */
+export const maxYaraWorkers = 64;
+
 /**
- * YaraMatcher is a compiled rule set that matches in a worker thread under a per-call timeout.
- * Calls may overlap; they are queued and run one at a time, and the timeout counts from when a
- * call reaches the worker, not from when it was queued.
+ * defaultYaraWorkers is the number of matcher threads to use when the caller has no preference:
+ * the machine's available parallelism, at most 8 (each worker costs a compile of the rules at
+ * start and a copy of them in memory, and a scan rarely has more than 8 files' worth of work
+ * ready at once).
+ */
+export function defaultYaraWorkers(): number {
+  return Math.max(1, Math.min(availableParallelism(), 8));
+}
+
+/** YaraMatcherOptions are {@link YaraOptions} plus the size of the worker pool. */
+export interface YaraMatcherOptions extends YaraOptions {
+  /** workers is how many worker threads match at once, from 1 to {@link maxYaraWorkers}. */
+  readonly workers: number;
+}
+
+/** defaultYaraMatcherOptions: 10 seconds per buffer (not enforced by YARA-X, see above), one worker. */
+export const defaultYaraMatcherOptions: YaraMatcherOptions = Object.freeze({
+  timeoutSeconds: 10,
+  workers: 1,
+});
+
+/**
+ * YaraMatcher is a compiled rule set that matches in a pool of worker threads, each call under
+ * its own timeout. Calls may overlap: up to `workers` run at once, each on an idle worker, and the
+ * rest wait in a queue in call order; the timeout counts from when a call reaches its worker, not
+ * from when it was queued. Calls are not answered in call order: a small buffer queued after a big
+ * one may finish first.
  */
 export interface YaraMatcher {
   /** files is how many `.yar` files were compiled in. */
   readonly files: number;
   /** warnings are the compiler's warnings, per file, in compile order. */
   readonly warnings: readonly YaraWarning[];
+  /** workers is the size of the pool. */
+  readonly workers: number;
   /**
    * match resolves to the identifiers of the public rules that match `content`, sorted, without
    * repeats. It takes `content`'s buffer: an `ArrayBuffer` is transferred to the worker (and so
    * detached here), so the caller must not use `content` afterwards. Rejects with `unavailable`
    * ("YARA matching timed out after N ms") when the worker has not answered within `timeoutMs`;
-   * the worker is then terminated and the next call starts a new one.
+   * that worker is then terminated, and the next call given to its place in the pool starts a new
+   * one (which compiles the rules again) while the other workers go on.
    */
   match(content: Uint8Array, timeoutMs: number): Promise<readonly string[]>;
-  /** close stops the worker; the matcher must not be used afterwards. */
+  /** close waits for the calls already made, then stops the workers; the matcher must not be used afterwards. */
   close(): Promise<void>;
 }
 
@@ -216,7 +278,11 @@ type WorkerReply =
   | { readonly kind: 'matched'; readonly id: number; readonly names: readonly string[] }
   | { readonly kind: 'error'; readonly id: number; readonly error: WorkerError };
 
-const workerUrl = new URL('./yara-worker.ts', import.meta.url);
+// Built output (dist/) holds yara-worker.js beside yara.js; the sources run as .ts.
+const workerUrl = new URL(
+  import.meta.url.endsWith('.ts') ? './yara-worker.ts' : './yara-worker.js',
+  import.meta.url,
+);
 
 /** fromWorker rebuilds the VouchError a worker described. */
 function fromWorker(error: WorkerError): VouchError {
@@ -228,18 +294,31 @@ interface YaraWorker {
   readonly thread: Worker;
   readonly files: number;
   readonly warnings: readonly YaraWarning[];
+  /** exited turns true when the thread has stopped, for whatever reason. */
+  exited: boolean;
   /** onReply is set while a match is in flight. */
   onReply: ((reply: WorkerReply) => void) | undefined;
   /** onExit is set while a match is in flight. */
   onExit: ((error: Error) => void) | undefined;
 }
 
+/** WorkerData is what yara-worker.ts receives: the rule files, the engine's compiled module, the timeout. */
+export interface YaraWorkerData {
+  readonly files: Map<string, Uint8Array>;
+  readonly module: YaraEngineModule;
+  readonly timeoutSeconds: number;
+}
+
 /** spawnWorker starts a worker on `files` and resolves once it has compiled them; throws what compileYara throws. */
 function spawnWorker(files: ReadonlyMap<string, Uint8Array>, options: YaraOptions): Promise<YaraWorker> {
   return new Promise((resolve, reject) => {
-    const thread = new Worker(workerUrl, {
-      workerData: { files: new Map(files), timeoutSeconds: options.timeoutSeconds },
-    });
+    // The compiled WebAssembly module is shared with the thread, not compiled again there.
+    const workerData: YaraWorkerData = {
+      files: new Map(files),
+      module: engineModule(),
+      timeoutSeconds: options.timeoutSeconds,
+    };
+    const thread = new Worker(workerUrl, { workerData });
     let worker: YaraWorker | undefined;
     thread.on('message', (reply: WorkerReply) => {
       if (worker !== undefined) {
@@ -254,6 +333,7 @@ function spawnWorker(files: ReadonlyMap<string, Uint8Array>, options: YaraOption
           thread,
           files: reply.files,
           warnings: reply.warnings,
+          exited: false,
           onReply: undefined,
           onExit: undefined,
         };
@@ -265,7 +345,10 @@ function spawnWorker(files: ReadonlyMap<string, Uint8Array>, options: YaraOption
     });
     const failed = (error: Error) => {
       if (worker === undefined) reject(error);
-      else worker.onExit?.(error);
+      else {
+        worker.exited = true;
+        worker.onExit?.(error);
+      }
     };
     thread.on('error', (error) =>
       failed(new VouchError('unavailable', `YARA worker failed: ${messageOf(error)}`, {}, { cause: error })),
@@ -294,82 +377,167 @@ function post(thread: Worker, id: number, content: Uint8Array): void {
 }
 
 /**
- * startYaraMatcher compiles `files` as {@link compileYara} does, but in a worker thread, and
- * resolves to a {@link YaraMatcher} over them. Rejects with what compileYara throws (`malformed`
- * naming the file) when they do not compile. The caller must {@link YaraMatcher.close} it.
+ * matchOn runs one match on `worker` under a `timeoutMs` watchdog that terminates the worker (and
+ * marks it exited) when it fires.
+ */
+function matchOn(
+  worker: YaraWorker,
+  id: number,
+  content: Uint8Array,
+  timeoutMs: number,
+): Promise<readonly string[]> {
+  return new Promise<readonly string[]>((resolve, reject) => {
+    const finish = () => {
+      clearTimeout(timer);
+      worker.onReply = undefined;
+      worker.onExit = undefined;
+    };
+    const timer = setTimeout(() => {
+      finish();
+      worker.exited = true;
+      void worker.thread.terminate();
+      reject(new VouchError('unavailable', `YARA matching timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    worker.onReply = (reply) => {
+      if ((reply.kind !== 'matched' && reply.kind !== 'error') || reply.id !== id) return;
+      finish();
+      if (reply.kind === 'matched') resolve(Object.freeze([...reply.names]));
+      else reject(fromWorker(reply.error));
+    };
+    worker.onExit = (error) => {
+      finish();
+      reject(error);
+    };
+    try {
+      post(worker.thread, id, content);
+    } catch (error) {
+      finish();
+      reject(
+        new VouchError('unavailable', `YARA worker unreachable: ${messageOf(error)}`, {}, { cause: error }),
+      );
+    }
+  });
+}
+
+/** Slot is one place in the pool: its worker (none before a respawn) and whether a call holds it. */
+interface Slot {
+  worker: YaraWorker | undefined;
+  busy: boolean;
+}
+
+/** Call is one queued {@link YaraMatcher.match}. */
+interface Call {
+  readonly content: Uint8Array;
+  readonly timeoutMs: number;
+  readonly resolve: (names: readonly string[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * startYaraMatcher compiles `files` as {@link compileYara} does, but in `options.workers` worker
+ * threads at once (each compiles them: YARA-X's JavaScript API cannot serialize compiled rules;
+ * the engine's WebAssembly module is compiled once and shared), and resolves to a
+ * {@link YaraMatcher} over them once all have. Rejects with `invalid-argument` for a pool size
+ * outside 1 to {@link maxYaraWorkers}, and with what compileYara throws (`malformed` naming the
+ * file) when the rules do not compile. The caller must {@link YaraMatcher.close} it.
  */
 export async function startYaraMatcher(
   files: ReadonlyMap<string, Uint8Array>,
-  options: YaraOptions = defaultYaraOptions,
+  options: Partial<YaraMatcherOptions> = {},
 ): Promise<YaraMatcher> {
-  let current: YaraWorker | undefined = await spawnWorker(files, options);
-  const { files: count, warnings } = current;
+  const settings: YaraMatcherOptions = { ...defaultYaraMatcherOptions, ...options };
+  const { workers } = settings;
+  if (!Number.isSafeInteger(workers) || workers < 1 || workers > maxYaraWorkers)
+    throw new VouchError(
+      'invalid-argument',
+      `YARA worker count must be an integer from 1 to ${maxYaraWorkers}, not ${workers}`,
+    );
+  const started = await Promise.allSettled(
+    Array.from({ length: workers }, () => spawnWorker(files, settings)),
+  );
+  const failure = started.find((s) => s.status === 'rejected');
+  if (failure !== undefined) {
+    await Promise.all(
+      started.map((s) => (s.status === 'fulfilled' ? s.value.thread.terminate() : undefined)),
+    );
+    throw failure.reason;
+  }
+  const slots: Slot[] = started.map((s) => ({
+    worker: s.status === 'fulfilled' ? s.value : undefined,
+    busy: false,
+  }));
+  const first = slots[0]?.worker;
+  if (first === undefined) throw new VouchError('invariant', 'internal error: YARA pool without a worker');
+  const { files: count, warnings } = first;
+  const queue: Call[] = [];
   let closed = false;
   let nextId = 0;
-  // Calls run one at a time: each waits for the one before it to settle.
-  let queue: Promise<unknown> = Promise.resolve();
+  let running = 0;
+  let onIdle: (() => void) | undefined;
 
-  const matchNow = async (content: Uint8Array, timeoutMs: number): Promise<readonly string[]> => {
-    if (closed) throw new VouchError('invariant', 'internal error: YARA matcher used after close');
-    current ??= await spawnWorker(files, options);
-    const worker = current;
-    const id = nextId++;
-    return new Promise<readonly string[]>((resolve, reject) => {
-      const finish = () => {
-        clearTimeout(timer);
-        worker.onReply = undefined;
-        worker.onExit = undefined;
-      };
-      const timer = setTimeout(() => {
-        finish();
-        current = undefined;
-        void worker.thread.terminate();
-        reject(new VouchError('unavailable', `YARA matching timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
-      worker.onReply = (reply) => {
-        if ((reply.kind !== 'matched' && reply.kind !== 'error') || reply.id !== id) return;
-        finish();
-        if (reply.kind === 'matched') resolve(Object.freeze([...reply.names]));
-        else reject(fromWorker(reply.error));
-      };
-      worker.onExit = (error) => {
-        finish();
-        if (current === worker) current = undefined;
-        reject(error);
-      };
-      try {
-        post(worker.thread, id, content);
-      } catch (error) {
-        finish();
-        reject(
-          new VouchError('unavailable', `YARA worker unreachable: ${messageOf(error)}`, {}, { cause: error }),
-        );
+  // runCall runs one call on `slot`, first replacing a worker that timed out or died.
+  const runCall = async (slot: Slot, call: Call): Promise<void> => {
+    try {
+      if (slot.worker === undefined || slot.worker.exited) {
+        slot.worker = undefined;
+        slot.worker = await spawnWorker(files, settings);
       }
-    });
+      const worker = slot.worker;
+      const names = await matchOn(worker, nextId++, call.content, call.timeoutMs);
+      call.resolve(names);
+    } catch (error) {
+      call.reject(error);
+    }
+  };
+
+  // pump hands queued calls to idle slots, in call order.
+  const pump = (): void => {
+    for (const slot of slots) {
+      const call = slot.busy ? undefined : queue.shift();
+      if (call === undefined) continue;
+      slot.busy = true;
+      running++;
+      void runCall(slot, call).then(() => {
+        slot.busy = false;
+        running--;
+        pump();
+        if (running === 0 && queue.length === 0) onIdle?.();
+      });
+    }
   };
 
   return Object.freeze({
     files: count,
     warnings,
+    workers,
     match(content: Uint8Array, timeoutMs: number): Promise<readonly string[]> {
+      if (closed)
+        return Promise.reject(new VouchError('invariant', 'internal error: YARA matcher used after close'));
       if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1)
         return Promise.reject(
           new VouchError('invalid-argument', 'YARA timeout must be a positive whole number of milliseconds'),
         );
-      const result = queue.then(() => matchNow(content, timeoutMs));
-      queue = result.catch(() => undefined);
-      return result;
+      return new Promise<readonly string[]>((resolve, reject) => {
+        queue.push({ content, timeoutMs, resolve, reject });
+        pump();
+      });
     },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await queue;
-      const worker = current;
-      current = undefined;
-      if (worker !== undefined) {
-        worker.thread.removeAllListeners('exit');
-        await worker.thread.terminate();
-      }
+      if (running > 0 || queue.length > 0)
+        await new Promise<void>((resolve) => {
+          onIdle = resolve;
+        });
+      await Promise.all(
+        slots.map((slot) => {
+          const worker = slot.worker;
+          slot.worker = undefined;
+          if (worker === undefined) return undefined;
+          worker.thread.removeAllListeners('exit');
+          return worker.thread.terminate();
+        }),
+      );
     },
   });
 }

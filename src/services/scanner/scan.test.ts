@@ -310,3 +310,100 @@ describe('scanPaths with a YARA rule that runs away', () => {
       assert.equal(scanExitCode(summary), row.exit);
     });
 });
+
+describe('scanPaths with a pool of YARA workers', () => {
+  let dir = '';
+  before(async () => {
+    dir = await makeTempDir('vouch-scan-yara-pool-');
+    // a-slow runs away (as above); the files after it finish first on the other worker.
+    await writeFile(join(dir, 'a-slow'), `S${'x'.repeat(20_000)}`);
+    await writeFile(join(dir, 'b-evil'), 'evil needle');
+    await mkdir(join(dir, 'c'));
+    await writeFile(join(dir, 'c', 'needle'), 'a needle');
+    await symlink(join(dir, 'b-evil'), join(dir, 'c', 'link'));
+    await writeFile(join(dir, 'c', 'plain'), 'plain');
+    for (let i = 0; i < 12; i++) await writeFile(join(dir, `d-${String(i).padStart(2, '0')}`), `needle ${i}`);
+  });
+  after(() => removeDir(dir));
+  const rules = new Map([
+    [
+      's.yar',
+      toBytes(
+        [
+          'rule Slow { condition: uint8(0) == 0x53 and for any i in (0..400000000) : (uint8(i % filesize) == 0xFF) }',
+          'rule Needle { strings: $a = "needle" condition: $a }',
+          'rule Evil { strings: $a = "evil" condition: $a }',
+        ].join('\n'),
+      ),
+    ],
+  ]);
+  const describeEvent = (e: ScanEvent) =>
+    e.kind === 'detection'
+      ? `${e.detection.path} ${e.detection.kind} ${e.detection.signature}`
+      : `${e.path} ${e.kind} ${e.kind === 'error' ? e.message : e.reason}`;
+
+  async function scanWith(workers: number, concurrency: number) {
+    const yara = await startYaraMatcher(rules, { workers });
+    const events: string[] = [];
+    const progress: ScanSummary[] = [];
+    try {
+      const summary = await scanPaths(
+        makeDb([sig('evil needle', 11, 'Test.Evil')]),
+        [dir],
+        (e) => events.push(describeEvent(e)),
+        {
+          limits: { ...defaultScanLimits, concurrency, yaraTimeoutMs: 1000 },
+          yara,
+          onProgress: (counts) => progress.push(counts),
+        },
+      );
+      return { events, progress, summary };
+    } finally {
+      await yara.close();
+    }
+  }
+
+  test('events come in walk order, whichever worker finishes first', async () => {
+    const { events, summary } = await scanWith(2, 4);
+    assert.deepEqual(events, [
+      `${join(dir, 'a-slow')} error YARA matching timed out after 1000 ms`,
+      `${join(dir, 'b-evil')} hash Test.Evil`,
+      `${join(dir, 'b-evil')} yara Evil`,
+      `${join(dir, 'b-evil')} yara Needle`,
+      // A directory's files come before its subdirectories.
+      ...Array.from({ length: 12 }, (_, i) => `${join(dir, `d-${String(i).padStart(2, '0')}`)} yara Needle`),
+      `${join(dir, 'c', 'link')} skipped symbolic link (not followed)`,
+      `${join(dir, 'c', 'needle')} yara Needle`,
+    ]);
+    assert.deepEqual(
+      { ...summary, seconds: 0 },
+      {
+        files: 16,
+        bytes: 20_001 + 11 + 8 + 5 + 10 * 8 + 2 * 9,
+        detections: 16,
+        errors: 1,
+        skipped: 1,
+        seconds: 0,
+      },
+    );
+  });
+
+  test('one worker and one file at a time give the same events', async () => {
+    const pool = await scanWith(3, 8);
+    const single = await scanWith(1, 1);
+    assert.deepEqual(single.events, pool.events);
+  });
+
+  test('progress counts grow once per walk entry and end at the summary', async () => {
+    const { progress, summary } = await scanWith(2, 4);
+    // 16 files and one link.
+    assert.equal(progress.length, 17);
+    for (let i = 1; i < progress.length; i++) {
+      const [a, b] = [progress[i - 1] as ScanSummary, progress[i] as ScanSummary];
+      assert.ok(b.files >= a.files && b.bytes >= a.bytes && b.seconds >= a.seconds);
+      assert.equal(b.files + b.skipped + b.errors - (a.files + a.skipped + a.errors) >= 1, true);
+    }
+    const last = progress.at(-1);
+    assert.deepEqual({ ...last, seconds: 0 }, { ...summary, seconds: 0 });
+  });
+});

@@ -19,16 +19,20 @@ import {
   preparePendingTargets,
   publishRepository,
   type ReleaseLog,
+  readConfig,
   refreshTimestamp,
+  repoPaths,
   rotateRoot,
   type SignatureStatus,
   signPending,
   stageProduct,
   stageRules,
 } from '../../../services/repo/index.ts';
-import { parseCommandLine, quote, repeated, required } from '../args.ts';
+import { serve } from '../../http/http.ts';
+import { createStaticHandler } from '../../http/static.ts';
+import { parseCommandLine, parseListen, quote, repeated, required } from '../args.ts';
 import type { CliIo, Command } from '../io.ts';
-import { exitCodes, runSubcommand } from '../io.ts';
+import { exitCodes, jsonLogger, runSubcommand, untilStopped } from '../io.ts';
 import { loadSigner } from '../load-key.ts';
 
 const usage = `Usage:
@@ -60,6 +64,9 @@ const usage = `Usage:
       Prepare root version N+1 with the given keys (others kept; keys no role lists are revoked).
       It must then be signed (repo sign --role root) by a threshold of the old root keys and of
       the new ones before publish accepts it.
+  vouch repo serve DIR --listen HOST:PORT
+      Serve DIR/public read-only over HTTP, as any static web server or CDN could: timestamp.json
+      uncached, every other (version- or content-addressed) file cached as immutable.
 `;
 
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -354,10 +361,44 @@ function onePositional(command: string, synopsis: string, positionals: readonly 
 }
 
 /** repoCommand is `vouch repo`. */
+async function serveRepository(args: readonly string[], io: CliIo): Promise<number> {
+  const synopsis = 'vouch repo serve DIR --listen HOST:PORT';
+  const { values, positionals } = parseCommandLine(
+    'repo serve',
+    synopsis,
+    args,
+    { listen: { type: 'string' } },
+    true,
+  );
+  const dir = positionals[0];
+  if (dir === undefined || positionals.length !== 1)
+    throw new VouchError('invalid-argument', `repo serve: give one DIR (usage: ${synopsis})`);
+  const { host, port } = parseListen(required('repo serve', synopsis, values.listen, '--listen'));
+  const paths = repoPaths(dir);
+  await readConfig(paths); // refuse a folder that is not a repository before listening
+  const root = paths.public;
+  const logLine = jsonLogger(io);
+  const server = await serve(createStaticHandler({ root }), { host, port, log: logLine });
+  logLine(`serving repository ${dir} at ${server.url}/`);
+  await untilStopped();
+  logLine('shutting down');
+  await server.close();
+  return exitCodes.ok;
+}
+
 export const repoCommand: Command = {
   name: 'repo',
   summary: 'the update repository: init, add targets, sign, publish, refresh the timestamp, rotate the root',
   usage,
   run: (args, io) =>
-    runSubcommand(args, io, usage, { init, add, sign, status, publish, timestamp, 'rotate-root': rotate }),
+    runSubcommand(args, io, usage, {
+      init,
+      add,
+      sign,
+      status,
+      publish,
+      timestamp,
+      'rotate-root': rotate,
+      serve: serveRepository,
+    }),
 };

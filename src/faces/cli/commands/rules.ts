@@ -15,16 +15,23 @@ import {
   writeDatabase,
 } from '../../../services/rules/compile.ts';
 import { exportClamav, exportYara } from '../../../services/rules/export.ts';
+import { describeSlowPattern } from '../../../services/rules/yara-lint.ts';
 import { parseCommandLine, quote, required } from '../args.ts';
 import type { CliIo, Command } from '../io.ts';
 import { exitCodes, runSubcommand } from '../io.ts';
 
 const usage = `Usage:
-  vouch rules compile SRC --out DIR --version N [--created SECONDS]
+  vouch rules compile SRC --out DIR --version N [--created SECONDS] [--allow-slow-rules]
       Compile the rules source folder SRC (rules.json, *.hsb, allow.sha256, *.yar) into the new
       database folder DIR. The creation time is --created, else SOURCE_DATE_EPOCH; one is
-      required so that the same source always gives identical bytes. Every *.yar file must
-      compile with YARA-X; its warnings go to standard error.
+      required so that the same source always gives identical bytes (with the same YARA-X
+      version, which the manifest records). Every *.yar file must compile with YARA-X; its
+      warnings go to standard error. Every YARA pattern must contain a good fixed atom: at least
+      2 consecutive fixed bytes, not only 00, 20, 90, CC or FF, that every match contains (so
+      no pattern of wildcards only, no 1-byte string, no regular expression without a literal
+      run); a pattern without one is refused, naming the file, rule and pattern, because it
+      slows every scan. --allow-slow-rules accepts such patterns and lists them on standard
+      error instead.
   vouch rules diff OLD NEW --out FILE
       Write the record-level delta from database OLD to database NEW into the new file FILE.
   vouch rules apply BASE DELTA --out DIR
@@ -58,12 +65,17 @@ function printDatabase(io: CliIo, dir: string, database: RuleDatabase): void {
 }
 
 async function compile(args: readonly string[], io: CliIo): Promise<number> {
-  const synopsis = 'vouch rules compile SRC --out DIR --version N [--created SECONDS]';
+  const synopsis = 'vouch rules compile SRC --out DIR --version N [--created SECONDS] [--allow-slow-rules]';
   const { values, positionals } = parseCommandLine(
     'rules compile',
     synopsis,
     args,
-    { out: { type: 'string' }, version: { type: 'string' }, created: { type: 'string' } },
+    {
+      out: { type: 'string' },
+      version: { type: 'string' },
+      created: { type: 'string' },
+      'allow-slow-rules': { type: 'boolean' },
+    },
     true,
   );
   const out = required('rules compile', synopsis, values.out, '--out');
@@ -87,8 +99,11 @@ async function compile(args: readonly string[], io: CliIo): Promise<number> {
   const files = await compileRules(positionals[0] as string, {
     version,
     created,
+    allowSlowRules: values['allow-slow-rules'] === true,
     onYaraCompiled: (report) => {
       for (const w of report.warnings) io.stderr(`vouch: rules compile: ${w.file}: ${w.message}\n`);
+      for (const p of report.slowPatterns)
+        io.stderr(`vouch: rules compile: ${describeSlowPattern(p)} (accepted: --allow-slow-rules)\n`);
       if (report.files > 0)
         io.stdout(
           `${report.files} YARA files compiled with YARA-X ${report.engineVersion} in ${report.seconds.toFixed(3)} s\n`,

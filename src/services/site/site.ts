@@ -1,0 +1,485 @@
+/**
+ * A data site opened from its folder (docs/sites.md "Running a site"): the verified site
+ * registry, this site's entry in it, the tenant directory and endpoint credentials, the site's
+ * key-encryption key, the Cedar policy engine and the site store (SQLite or PostgreSQL). The
+ * gateway (ingest.ts), and the export, erasure and ledgered-read services, work on a {@link Site}.
+ *
+ * Keys: the KEK is read once from its 0600 file; tenant data keys are unwrapped on first use and
+ * kept in memory as prepared AES keys ({@link Site.dataKey}); nothing here writes an unwrapped key
+ * anywhere. A tenant erased by another process keeps its cached key in this one until
+ * {@link Site.forgetKey}, but the store refuses every batch of an erased tenant in the same
+ * transaction that would store it, so no event is ever written after the erasure.
+ *
+ * Directory and credentials are re-read when a lookup misses (at most once a second), so a tenant
+ * or endpoint added by `vouch site add-*` while the gateway runs is picked up without a restart.
+ * Registering a tenant here writes the store first and the directory second: a crash in between
+ * leaves a tenant with a key but no directory entry, and running the same `add-tenant` again
+ * completes it.
+ */
+
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { parseEnvelope } from '../../core/attest/index.ts';
+import { formatHex } from '../../core/bytes/index.ts';
+import {
+  type AeadKey,
+  aeadKeyLength,
+  createVerifier,
+  generateDataKey,
+  importAeadKey,
+  type Verifier,
+} from '../../core/crypto/index.ts';
+import { isVouchError, VouchError } from '../../core/errors.ts';
+import { keyTypeOfSignatureType, parseVerifierKey } from '../../core/note/index.ts';
+import {
+  approvalKeyProblem,
+  decideTenantSite,
+  formatTime,
+  type MigrationRecord,
+  newTenant,
+  type OpenedRegistry,
+  openRegistry,
+  type Site as RegistrySite,
+  siteCountry,
+  siteForCountry,
+  siteOf,
+  type TenantRecord,
+  type TenantSiteDecision,
+  unwrapTenantKey,
+  wrapTenantKey,
+  formatTenantRecord,
+  endpointIdProblem,
+} from '../../core/sites/index.ts';
+import { readKeyFileBytes } from '../../storage/fs/key-file.ts';
+import { writeFileDurable } from '../../storage/fs/durable.ts';
+import { PgSiteStore } from '../../storage/postgres/pg-site.ts';
+import { openPgPool, type PgPool } from '../../storage/postgres/pool.ts';
+import type { SiteStore } from '../../storage/site.ts';
+import { SqliteSiteStore } from '../../storage/sqlite/sqlite-site.ts';
+import type { PolicyEngine } from '../policy/decide.ts';
+import { loadPolicyFolder } from '../policy/files.ts';
+import {
+  type EndpointCredential,
+  formatEndpoints,
+  formatSiteConfig,
+  formatTenantDirectory,
+  isPostgresUrl,
+  maxDirectoryBytes,
+  parseEndpoints,
+  parseSiteConfig,
+  parseTenantDirectory,
+  readBoundedFile,
+  resolveIn,
+  type SiteConfig,
+  maxSiteConfigBytes,
+  siteConfigFileName,
+  type TenantDirectory,
+  writeSiteFile,
+} from './config.ts';
+
+const reloadIntervalMs = 1000;
+
+/** maxTokenLength bounds an endpoint token as presented in `Authorization: Bearer`. */
+export const maxTokenLength = 256;
+
+/** OpenSiteOptions adjust {@link openSite}. */
+export interface OpenSiteOptions {
+  /** now is the clock in milliseconds (default Date.now). */
+  readonly now?: () => number;
+  /** testingOnlyStore replaces the store the configuration names (the configured one is not opened). */
+  readonly testingOnlyStore?: SiteStore;
+}
+
+/** tokenDigest returns the lowercase hex SHA-256 of a token, as `endpoints.json` stores it. */
+export function tokenDigest(token: string): string {
+  return createHash('sha256').update(token, 'latin1').digest('hex');
+}
+
+/** Site is one opened site; see the module comment. Close it with {@link Site.close}. */
+export class Site {
+  /** dir is the site folder. */
+  readonly dir: string;
+  readonly config: SiteConfig;
+  /** id is this site's id. */
+  readonly id: string;
+  /** country is this site's ISO 3166-1 country (from its id). */
+  readonly country: string;
+  readonly registry: OpenedRegistry;
+  /** entry is this site's entry in the registry (class and URL). */
+  readonly entry: RegistrySite;
+  readonly policy: PolicyEngine;
+  readonly store: SiteStore;
+  readonly #kek: AeadKey;
+  readonly #pool: PgPool | undefined;
+  readonly #now: () => number;
+  readonly #keys = new Map<string, AeadKey>();
+  #directory: Map<string, TenantRecord>;
+  #migrations: readonly MigrationRecord[];
+  #credentials: Map<string, EndpointCredential>;
+  #directoryLoaded: number;
+  #credentialsLoaded: number;
+
+  private constructor(parts: {
+    dir: string;
+    config: SiteConfig;
+    registry: OpenedRegistry;
+    entry: RegistrySite;
+    policy: PolicyEngine;
+    store: SiteStore;
+    kek: AeadKey;
+    pool: PgPool | undefined;
+    now: () => number;
+    directory: TenantDirectory;
+    credentials: readonly EndpointCredential[];
+  }) {
+    this.dir = parts.dir;
+    this.config = parts.config;
+    this.id = parts.config.site;
+    this.country = siteCountry(parts.config.site);
+    this.registry = parts.registry;
+    this.entry = parts.entry;
+    this.policy = parts.policy;
+    this.store = parts.store;
+    this.#kek = parts.kek;
+    this.#pool = parts.pool;
+    this.#now = parts.now;
+    this.#directory = new Map(parts.directory.tenants.map((t) => [t.id, t]));
+    this.#migrations = parts.directory.migrations;
+    this.#credentials = new Map(parts.credentials.map((c) => [c.tokenSha256, c]));
+    this.#directoryLoaded = parts.now();
+    this.#credentialsLoaded = parts.now();
+  }
+
+  /** open is {@link openSite}. */
+  static async open(dir: string, options: OpenSiteOptions = {}): Promise<Site> {
+    const now = options.now ?? Date.now;
+    const configPath = join(dir, siteConfigFileName);
+    const config = parseSiteConfig(await readBoundedFile(configPath, maxSiteConfigBytes));
+    const at = (path: string): string => resolveIn(configPath, path);
+    const registry = openRegistry(
+      await readBoundedFile(at(config.registry), 256 * 1024),
+      registryVerifiers(config.registryKeys),
+      { minVersion: config.registryMinVersion, threshold: config.registryThreshold },
+    );
+    const entry = siteOf(registry.registry, config.site);
+    const kek = await readKek(at(config.kek));
+    const policy = await loadPolicyFolder(config.policies === undefined ? undefined : at(config.policies));
+    const directory = parseTenantDirectory(await readBoundedFile(at(config.tenants), maxDirectoryBytes));
+    const credentials = parseEndpoints(await readBoundedFile(at(config.endpoints), maxDirectoryBytes));
+    let store = options.testingOnlyStore;
+    let pool: PgPool | undefined;
+    if (store === undefined) {
+      if (isPostgresUrl(config.database)) {
+        pool = openPgPool(config.database, 10);
+        try {
+          store = await PgSiteStore.open(pool, config.databaseSchema === undefined ? {} : { schema: config.databaseSchema });
+        } catch (error) {
+          await pool.end().catch(() => undefined);
+          throw error;
+        }
+      } else {
+        store = SqliteSiteStore.open(at(config.database));
+      }
+    }
+    return new Site({
+      dir,
+      config,
+      registry,
+      entry,
+      policy,
+      store,
+      kek,
+      pool,
+      now,
+      directory,
+      credentials,
+    });
+  }
+
+  /** configPath returns the absolute path of a file the configuration names. */
+  configPath(path: string): string {
+    return resolveIn(join(this.dir, siteConfigFileName), path);
+  }
+
+  /** tenant returns the directory's record of a tenant (re-reading the directory on a miss), or undefined. */
+  async tenant(id: string): Promise<TenantRecord | undefined> {
+    const found = this.#directory.get(id);
+    if (found !== undefined) return found;
+    if (this.#now() - this.#directoryLoaded < reloadIntervalMs) return undefined;
+    await this.#reloadDirectory();
+    return this.#directory.get(id);
+  }
+
+  /** tenants lists the directory's records, by id. */
+  tenants(): TenantRecord[] {
+    return [...this.#directory.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** migrations returns the directory's migration records of one tenant, in directory order. */
+  migrationsOf(id: string): MigrationRecord[] {
+    return this.#migrations.filter((m) => m.tenant === id);
+  }
+
+  /** decide returns where `tenant` lives under this site's registry (decideTenantSite with its migrations). */
+  decide(tenant: TenantRecord): TenantSiteDecision {
+    return decideTenantSite(tenant, this.registry.registry, this.migrationsOf(tenant.id));
+  }
+
+  /**
+   * authenticate maps a bearer token to its endpoint credential (re-reading the credentials on a
+   * miss, at most once a second), or returns undefined. Only the token's SHA-256 is compared.
+   */
+  async authenticate(token: string): Promise<EndpointCredential | undefined> {
+    if (token.length === 0 || token.length > maxTokenLength) return undefined;
+    const digest = tokenDigest(token);
+    const found = this.#credentials.get(digest);
+    if (found !== undefined) return found;
+    if (this.#now() - this.#credentialsLoaded < reloadIntervalMs) return undefined;
+    await this.#reloadCredentials();
+    return this.#credentials.get(digest);
+  }
+
+  /**
+   * dataKey returns a tenant's data key prepared for AES-GCM, unwrapping it with the KEK on first
+   * use. It throws `not-found` for a tenant not registered here or erased, and `bad-digest` when
+   * the wrapped key does not open under this site's KEK for this site and tenant.
+   */
+  async dataKey(tenant: string): Promise<AeadKey> {
+    const cached = this.#keys.get(tenant);
+    if (cached !== undefined) return cached;
+    const stored = await this.store.getTenant(tenant);
+    if (stored === undefined || stored.wrappedKey === undefined) {
+      throw new VouchError('not-found', `tenant ${tenant} has no data key at site ${this.id} (not registered here, or erased)`, {
+        key: tenant,
+      });
+    }
+    const raw = unwrapTenantKey(this.#kek, stored.wrappedKey, { tenant, site: this.id });
+    const key = importAeadKey(raw);
+    raw.fill(0);
+    this.#keys.set(tenant, key);
+    return key;
+  }
+
+  /** forgetKey drops a tenant's cached data key (after an erasure, or a `not-found` from the store). */
+  forgetKey(tenant: string): void {
+    this.#keys.delete(tenant);
+  }
+
+  /**
+   * addTenant registers a tenant whose contract country maps to this site: a fresh data key
+   * wrapped by the KEK goes to the store, the record to the directory. It throws
+   * `invalid-argument` naming the other site when the country maps elsewhere, unless `elsewhere`
+   * is set: then the record goes to the directory only (so this gateway can redirect the
+   * tenant's agents) and no key is made. Registering the same tenant again is a no-op; a
+   * different record under a known id is `conflict`.
+   */
+  async addTenant(
+    input: {
+      readonly id: string;
+      readonly name?: string;
+      readonly contractCountry: string;
+      readonly approvalKey?: string;
+      readonly approvalRequired?: boolean;
+    },
+    options: { readonly elsewhere?: boolean } = {},
+  ): Promise<{ record: TenantRecord; stored: boolean }> {
+    if (input.approvalKey !== undefined) {
+      const why = approvalKeyProblem(input.approvalKey);
+      if (why !== undefined) throw new VouchError('invalid-argument', `--approval-vkey is ${why}`, { field: 'approvalKey' });
+    }
+    const registry = this.registry.registry;
+    const assignment = siteForCountry(registry, input.contractCountry);
+    const here = assignment.site === this.id;
+    if (!here && options.elsewhere !== true) {
+      throw new VouchError(
+        'invalid-argument',
+        `tenant ${input.id}'s contract country ${assignment.country} maps to site ${assignment.site} (${assignment.url}), not ${this.id}; register it there`,
+        { field: 'contractCountry', site: assignment.site, url: assignment.url },
+      );
+    }
+    if (here && options.elsewhere === true) {
+      throw new VouchError('invalid-argument', `tenant ${input.id}'s country maps to this site; register it without --elsewhere`);
+    }
+    await this.#reloadDirectory();
+    const known = this.#directory.get(input.id);
+    const record =
+      known ??
+      newTenant(
+        {
+          id: input.id,
+          name: input.name ?? input.id,
+          contractCountry: input.contractCountry,
+          ...(input.approvalKey === undefined ? {} : { approvalKey: input.approvalKey }),
+          approvalRequired: input.approvalRequired ?? false,
+          created: formatTime(Math.floor(this.#now() / 1000)),
+        },
+        registry,
+      );
+    if (
+      known !== undefined &&
+      (known.contractCountry !== assignment.country ||
+        known.approvalKey !== input.approvalKey ||
+        known.approvalRequired !== (input.approvalRequired ?? false))
+    ) {
+      throw new VouchError('conflict', `tenant ${input.id} is already registered with other details`, { key: input.id });
+    }
+    let stored = false;
+    if (here) {
+      const existing = await this.store.getTenant(input.id);
+      if (existing === undefined) {
+        const dataKey = generateDataKey();
+        const wrappedKey = wrapTenantKey(this.#kek, dataKey, { tenant: input.id, site: this.id });
+        dataKey.fill(0);
+        await this.store.putTenant({ tenant: input.id, record: formatTenantRecord(record), wrappedKey, erasedAt: undefined });
+        stored = true;
+      } else if (existing.wrappedKey === undefined) {
+        throw new VouchError('conflict', `tenant ${input.id} was erased at this site; its id is not reused`, { key: input.id });
+      }
+    }
+    if (known === undefined) {
+      const directory = { tenants: [...this.#directory.values(), record], migrations: this.#migrations };
+      await writeSiteFile(this.configPath(this.config.tenants), formatTenantDirectory(directory));
+      this.#directory.set(record.id, record);
+    }
+    return { record, stored };
+  }
+
+  /**
+   * addEndpoint issues a credential for an endpoint of a tenant in the directory and returns
+   * the token, which is shown once: only its SHA-256 is written. It throws `not-found` for an
+   * unknown tenant and `conflict` for an endpoint id already issued.
+   */
+  async addEndpoint(tenant: string, endpoint: string): Promise<string> {
+    const why = endpointIdProblem(endpoint);
+    if (why !== undefined) throw new VouchError('invalid-argument', `endpoint id is ${why}`, { field: 'endpoint' });
+    await this.#reloadDirectory();
+    if (!this.#directory.has(tenant)) {
+      throw new VouchError('not-found', `tenant ${tenant} is not in this site's tenant directory`, { key: tenant });
+    }
+    await this.#reloadCredentials();
+    const all = [...this.#credentials.values()];
+    if (all.some((c) => c.endpoint === endpoint)) {
+      throw new VouchError('conflict', `endpoint ${endpoint} already has a credential`, { key: endpoint });
+    }
+    const token = `vouch-et-${randomBytes(32).toString('base64url')}`;
+    const credential = Object.freeze({ endpoint, tenant, tokenSha256: tokenDigest(token) });
+    await writeSiteFile(this.configPath(this.config.endpoints), formatEndpoints([...all, credential]));
+    this.#credentials.set(credential.tokenSha256, credential);
+    return token;
+  }
+
+  async #reloadDirectory(): Promise<void> {
+    const directory = parseTenantDirectory(await readBoundedFile(this.configPath(this.config.tenants), maxDirectoryBytes));
+    this.#directory = new Map(directory.tenants.map((t) => [t.id, t]));
+    this.#migrations = directory.migrations;
+    this.#directoryLoaded = this.#now();
+  }
+
+  async #reloadCredentials(): Promise<void> {
+    const credentials = parseEndpoints(await readBoundedFile(this.configPath(this.config.endpoints), maxDirectoryBytes));
+    this.#credentials = new Map(credentials.map((c) => [c.tokenSha256, c]));
+    this.#credentialsLoaded = this.#now();
+  }
+
+  /** close closes the store (and the PostgreSQL pool this site opened). */
+  async close(): Promise<void> {
+    this.#keys.clear();
+    await this.store.close();
+    if (this.#pool !== undefined) await this.#pool.end();
+  }
+}
+
+/** openSite opens the site folder `dir` (its `site.json`); see {@link Site}. */
+export function openSite(dir: string, options: OpenSiteOptions = {}): Promise<Site> {
+  return Site.open(dir, options);
+}
+
+/** registryVerifiers turns the configuration's vkeys into DSSE verifiers; a bad vkey is `bad-key`. */
+export function registryVerifiers(vkeys: readonly string[]): Verifier[] {
+  return vkeys.map((vkey) => {
+    const key = parseVerifierKey(vkey);
+    return createVerifier(keyTypeOfSignatureType(key.type), key.publicKey);
+  });
+}
+
+async function readKek(path: string): Promise<AeadKey> {
+  const bytes = await readKeyFileBytes(path);
+  if (bytes.length !== aeadKeyLength) {
+    throw new VouchError('bad-key', `${path} is not a ${aeadKeyLength}-byte key-encryption key`, { key: path });
+  }
+  const key = importAeadKey(bytes);
+  bytes.fill(0);
+  return key;
+}
+
+/** InitSiteOptions are what `vouch site init` writes into a new site folder. */
+export interface InitSiteOptions {
+  readonly site: string;
+  /** registry is the signed registry envelope (JSON bytes) to install. */
+  readonly registry: Uint8Array;
+  readonly registryKeys: readonly string[];
+  /** database is a PostgreSQL URL; default a SQLite file `site.db` in the folder. */
+  readonly database?: string;
+  readonly databaseSchema?: string;
+  readonly policies?: string;
+  readonly listen?: string;
+}
+
+/**
+ * initSite writes a new site folder: `site.json`, `registry.json`, an empty `tenants.json` and
+ * `endpoints.json`, and a fresh KEK in `kek.key` (mode 0600). It verifies the registry against
+ * the keys and that it names the site first, and refuses (`invalid-argument`) a folder that
+ * already has a configuration or a KEK, so a KEK is never overwritten.
+ */
+export async function initSite(dir: string, options: InitSiteOptions): Promise<SiteConfig> {
+  const opened = openRegistry(options.registry, registryVerifiers(options.registryKeys), { minVersion: 1 });
+  siteOf(opened.registry, options.site);
+  parseEnvelope(options.registry);
+  const config = parseSiteConfig(
+    formatSiteConfig({
+      site: options.site,
+      registry: 'registry.json',
+      registryKeys: [...options.registryKeys],
+      registryThreshold: 1,
+      registryMinVersion: opened.registry.version,
+      tenants: 'tenants.json',
+      endpoints: 'endpoints.json',
+      kek: 'kek.key',
+      database: options.database ?? 'site.db',
+      ...(options.databaseSchema === undefined ? {} : { databaseSchema: options.databaseSchema }),
+      ...(options.policies === undefined ? {} : { policies: options.policies }),
+      listen: options.listen ?? '127.0.0.1:8480',
+      maxInFlight: 8,
+      retryAfterSeconds: 1,
+    }),
+  );
+  const exclusive = async (name: string, bytes: Uint8Array, mode: number): Promise<void> => {
+    try {
+      await writeFileDurable(join(dir, name), bytes, { mode, exclusive: true });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'EEXIST') {
+        throw new VouchError('invalid-argument', `${join(dir, name)} already exists; a site folder is initialised once`, {
+          key: name,
+        });
+      }
+      throw error;
+    }
+  };
+  // The KEK first: if it exists, nothing else is touched.
+  const kek = generateDataKey();
+  await exclusive('kek.key', kek, 0o600);
+  kek.fill(0);
+  await exclusive('registry.json', options.registry, 0o644);
+  await exclusive('tenants.json', formatTenantDirectory({ tenants: [], migrations: [] }), 0o600);
+  await exclusive('endpoints.json', formatEndpoints([]), 0o600);
+  await exclusive(siteConfigFileName, formatSiteConfig(config), 0o600);
+  return config;
+}
+
+/** isMisdirected reports whether an error is the gateway's "tenant lives at another site" refusal. */
+export function isMisdirected(error: unknown): boolean {
+  return isVouchError(error, 'policy-unmet') && error.details['reason'] === 'misdirected';
+}
+
+/** formatDigestHex is the hex of a digest, for messages and acknowledgements. */
+export const formatDigestHex = formatHex;
