@@ -4,8 +4,10 @@
  * `--dir DIR`), and prints each command with its output: keys, a signed note, then a release log
  * that publishes only checkpoints cosigned by two independent witnesses (2-of-2 policy), an
  * entry's offline proof checked, a forged history that the witnesses refuse and the monitor
- * reports. Servers run on 127.0.0.1 and are stopped at the end. It exits non-zero if any step
- * misbehaves.
+ * reports; then a release: the example product built in the sandbox, rebuilt by the supervisor,
+ * approved, published through the TUF repository and installed by an endpoint agent, and a
+ * sabotaged build refused. Servers run on 127.0.0.1 and are stopped at the end. It exits non-zero
+ * if any step misbehaves.
  */
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -91,6 +93,165 @@ async function forgeHistory(folder: string, origin: string, size: number): Promi
   );
   await files.publish('checkpoint', note);
   return note;
+}
+
+/** key generates an unencrypted Ed25519 key file and returns its verifier key. */
+function key(name: string, file: string): string {
+  return vouch(['key', 'generate', '--type', 'ed25519', '--name', name, '--out', file, '--unencrypted'], 0, {
+    quiet: true,
+  }).trim();
+}
+
+/**
+ * releaseStory: the vendor builds the example product in the sandbox and logs its provenance; the
+ * supervisor rebuilds it; the update repository stages it; the vendor's signature alone cannot
+ * publish; the approver checks the evidence and signs; an endpoint agent installs it only after
+ * checking the log, the witnesses and the evidence. Then a sabotaged build is caught by the
+ * rebuild, and the approver refuses it.
+ */
+async function releaseStory(logUrl: string, logVkey: string, logPolicy: string): Promise<void> {
+  const examples = resolve(import.meta.dirname, '..', 'examples');
+  const builderId = 'https://ch-zrh.build.vouch.example';
+  const logFlags = ['--log', logUrl, '--log-vkey', logVkey];
+  const sandboxed = spawnSync('bwrap', ['--version']).status === 0;
+
+  say(
+    'The vendor builds the example product at ch-zrh, in a sandbox with no network, and logs its provenance',
+  );
+  const builderVkey = key('ch-zrh.build.vouch.example', 'builder.key');
+  const hello = join(examples, 'hello');
+  const build = ['--key', 'builder.key', '--builder-id', builderId, '--source-date-epoch', '1700000000'];
+  vouch([
+    'build',
+    join(hello, 'recipe.json'),
+    '--source',
+    hello,
+    '--out',
+    'build-hello',
+    ...build,
+    ...logFlags,
+  ]);
+
+  say('The supervisor rebuilds it independently from the provenance and signs that every byte matches');
+  const rebuilderVkey = key('rebuilder.supervisor.example', 'rebuilder.key');
+  const rebuild = ['--builder-vkey', builderVkey, '--key', 'rebuilder.key', ...logFlags];
+  vouch([
+    'rebuild',
+    '--provenance',
+    'build-hello/provenance.dsse.json',
+    '--source',
+    hello,
+    '--out',
+    'rebuild-hello',
+    ...rebuild,
+  ]);
+
+  say('The update repository (TUF): root 2-of-2 offline keys; targets needs the vendor AND the supervisor');
+  for (const n of [1, 2]) key(`root${n}.vouch.example`, `root${n}.key`);
+  const releaseVkey = key('release.vouch.example', 'release.key');
+  const approverVkey = key('approver.supervisor.example', 'approver.key');
+  key('snapshot.vouch.example', 'snapshot.key');
+  key('timestamp.vouch.example', 'timestamp.key');
+  const online = ['--snapshot-key', 'snapshot.key', '--timestamp-key', 'timestamp.key'];
+  vouch(
+    [
+      'repo',
+      'init',
+      'repo',
+      '--name',
+      'vouch-demo',
+      '--root-key',
+      'root1.key',
+      '--root-key',
+      'root2.key',
+    ].concat([
+      '--root-threshold',
+      '2',
+      '--release-vkey',
+      releaseVkey,
+      '--approver-vkey',
+      approverVkey,
+      ...online,
+    ]),
+  );
+  vouch(['repo', 'add', 'repo', '--product', 'build-hello', '--rebuild', 'rebuild-hello/rebuild.dsse.json']);
+  vouch(['repo', 'sign', 'repo', '--role', 'targets', '--key', 'release.key']);
+  say('The vendor alone cannot publish: the targets threshold is 2');
+  vouch(['repo', 'publish', 'repo', ...online, ...logFlags], 1);
+
+  say('The approver checks provenance, site and rebuild against the release policy, then signs its share');
+  const witnessPolicy = logPolicy
+    .split('\n')
+    .filter((line) => /^(witness|group|quorum) /.test(line))
+    .map((line) => `${line}\n`)
+    .join('');
+  const releasePolicy = {
+    _type: 'https://vouch.example/release-policy/v1',
+    builders: [{ id: builderId, keys: [builderVkey], allowNonHermetic: !sandboxed }],
+    rebuilders: { required: true, keys: [rebuilderVkey], threshold: 1 },
+    review: { required: false, keys: [], threshold: 0 },
+    log: { vkey: logVkey, witnessPolicy },
+  };
+  writeFileSync(join(dir, 'release-policy.json'), `${JSON.stringify(releasePolicy, null, 2)}\n`);
+  if (!sandboxed)
+    process.stdout.write('  (no bubblewrap here: this demo policy allows non-hermetic builds)\n');
+  vouch(['approve', '--release', 'repo', '--key', 'approver.key', '--policy', 'release-policy.json']);
+  say(
+    "Now it publishes: every metadata version and evidence file is logged first, under the witnesses' quorum",
+  );
+  vouch(['repo', 'publish', 'repo', ...online, ...logFlags]);
+  const repoUrl = await serve(['repo', 'serve', 'repo', '--listen', '127.0.0.1:0']);
+
+  say('An endpoint agent installs only what was built at ch-zrh, logged, witnessed, rebuilt and approved');
+  vouch(
+    [
+      'agent',
+      'init',
+      '--dir',
+      'agent',
+      '--root',
+      'repo/public/1.root.json',
+      '--release-policy',
+      'release-policy.json',
+    ].concat(['--repository', repoUrl, '--repository-name', 'vouch-demo', '--want', 'products/hello/']),
+  );
+  vouch(['agent', 'update', '--dir', 'agent']);
+  say('Checking again costs two small requests when nothing changed');
+  vouch(['agent', 'update', '--dir', 'agent']);
+
+  say("A sabotaged build machine: the supervisor's rebuild does not match...");
+  const sabotaged = join(examples, 'sabotaged');
+  vouch([
+    'build',
+    join(sabotaged, 'recipe.json'),
+    '--source',
+    sabotaged,
+    '--out',
+    'build-sabotaged',
+    ...build,
+    ...logFlags,
+  ]);
+  vouch(
+    ['rebuild', '--provenance', 'build-sabotaged/provenance.dsse.json', '--source', sabotaged].concat([
+      '--out',
+      'rebuild-sabotaged',
+      ...rebuild,
+    ]),
+    1,
+  );
+  say('...so the approver refuses it, and without its signature the release can never reach an endpoint');
+  vouch([
+    'repo',
+    'add',
+    'repo',
+    '--product',
+    'build-sabotaged',
+    '--rebuild',
+    'rebuild-sabotaged/rebuild.dsse.json',
+  ]);
+  vouch(['repo', 'sign', 'repo', '--role', 'targets', '--key', 'release.key']);
+  vouch(['approve', '--release', 'repo', '--key', 'approver.key', '--policy', 'release-policy.json'], 1);
+  vouch(['repo', 'publish', 'repo', ...online, ...logFlags], 1);
 }
 
 function stopServers(): void {
@@ -205,6 +366,8 @@ try {
     ['monitor', '--log', 'forged', '--vkey', logVkey, '--state', 'monitor-forged', '--mirror', logUrl],
     1,
   );
+
+  await releaseStory(logUrl, logVkey, policy);
 
   process.stdout.write(`\nDone. Everything is in ${dir}\n`);
 } finally {

@@ -1,6 +1,7 @@
 /**
  * The README's main command keeps working: `npm run demo` (scripts/quickstart.ts) runs every step
- * with the real CLI and servers and exits 0 only when each step behaved as shown.
+ * with the real CLI and servers and exits 0 only when each step behaved as shown (refusals
+ * included: a step expected to fail must fail).
  */
 
 import assert from 'node:assert/strict';
@@ -29,6 +30,12 @@ test('npm run demo runs from start to end', () => {
     assert.match(r.stdout, /witness w1 answers 409/);
     assert.match(r.stdout, /witness w2 answers 409/);
     assert.match(r.stdout, /"event":"fork"/);
+    // The release: the vendor alone cannot publish, the approver signs, the agent installs, and
+    // checks again with two requests; the sabotaged build's rebuild mismatches and is refused.
+    assert.match(r.stdout, /installed: +product-hello 1\.0\.0 \[new\]/);
+    assert.match(r.stdout, /unchanged, \d+ ms, 2 requests/);
+    assert.match(r.stdout, /differs share\/stamp\.txt/);
+    assert.match(r.stdout, /rebuilds check failed \(rebuild\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
