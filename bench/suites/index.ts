@@ -8,6 +8,7 @@ import { logTiles } from './log-tiles.ts';
 import { merkle } from './merkle.ts';
 import { rules } from './rules.ts';
 import { signatures } from './signatures.ts';
+import { updates } from './updates.ts';
 import { witness } from './witness.ts';
 
 export const suites: readonly Suite[] = [
@@ -20,4 +21,5 @@ export const suites: readonly Suite[] = [
   witness,
   conveyer,
   rules,
+  updates,
 ];

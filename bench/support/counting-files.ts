@@ -27,8 +27,15 @@ export interface ServerCounts {
   readonly requests: number;
   /** bytes are response body bytes (headers not counted). */
   readonly bytes: number;
-  /** paths are the request paths in order, without the leading `/`. */
-  readonly paths: readonly string[];
+  /** served lists the requests in order: path (without the leading `/`), status and body bytes. */
+  readonly served: readonly ServedFile[];
+}
+
+/** ServedFile is one answered request. */
+export interface ServedFile {
+  readonly path: string;
+  readonly status: 200 | 404;
+  readonly bytes: number;
 }
 
 /** CountingFileServer is the parent's handle on a running child server. */
@@ -81,7 +88,10 @@ export async function startCountingFileServer(dir: string): Promise<CountingFile
     });
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('bench: the file server did not start')), startTimeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error('bench: the file server did not start')),
+        startTimeoutMs,
+      );
       child.once('message', (message: ChildMessage) => {
         clearTimeout(timer);
         if ('ready' in message) resolve(message.ready);
@@ -132,27 +142,28 @@ async function serveChild(dir: string): Promise<void> {
   };
   let requests = 0;
   let bytes = 0;
-  let paths: string[] = [];
+  let served: ServedFile[] = [];
   let hidden: readonly string[] = [];
   const server = createServer((req, res) => {
     const raw = (req.url ?? '/').split('?')[0] ?? '/';
     const path = decodeURIComponent(raw).replace(/^\/+/, '');
     requests++;
-    paths.push(path);
+    const notFound = (): void => {
+      served.push({ path, status: 404, bytes: 0 });
+      res.writeHead(404, { 'content-length': '0' }).end();
+    };
     const file = normalize(path);
     if (file.startsWith('..') || file.includes('/../') || hidden.some((s) => path.endsWith(s))) {
-      res.writeHead(404, { 'content-length': '0' }).end();
+      notFound();
       return;
     }
-    readFile(join(dir, file)).then(
-      (data) => {
-        bytes += data.length;
-        res
-          .writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length })
-          .end(data);
-      },
-      () => res.writeHead(404, { 'content-length': '0' }).end(),
-    );
+    readFile(join(dir, file)).then((data) => {
+      bytes += data.length;
+      served.push({ path, status: 200, bytes: data.length });
+      res
+        .writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length })
+        .end(data);
+    }, notFound);
   });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -176,10 +187,10 @@ async function serveChild(dir: string): Promise<void> {
   process.on('message', (message: ParentMessage) => {
     if (message.op === 'stop') stop();
     else if (message.op === 'take') {
-      send({ id: message.id, counts: { requests, bytes, paths } });
+      send({ id: message.id, counts: { requests, bytes, served } });
       requests = 0;
       bytes = 0;
-      paths = [];
+      served = [];
     } else {
       hidden = [...message.suffixes];
       send({ id: message.id });
