@@ -126,10 +126,13 @@ export async function readTrustedFiles(
   paths: StatePaths,
   limits: AgentConfig['limits'],
 ): Promise<TrustedFiles> {
-  const root = await readRequiredStateFile(metadataPath(paths, 'root'), limits.maxRootBytes);
-  const timestamp = await readStateFile(metadataPath(paths, 'timestamp'), limits.maxTimestampBytes);
-  const snapshot = await readStateFile(metadataPath(paths, 'snapshot'), limits.maxSnapshotBytes);
-  const targets = await readStateFile(metadataPath(paths, 'targets'), limits.maxTargetsBytes);
+  // Read concurrently: each is a separate small file, and a no-change check is mostly waiting.
+  const [root, timestamp, snapshot, targets] = await Promise.all([
+    readRequiredStateFile(metadataPath(paths, 'root'), limits.maxRootBytes),
+    readStateFile(metadataPath(paths, 'timestamp'), limits.maxTimestampBytes),
+    readStateFile(metadataPath(paths, 'snapshot'), limits.maxSnapshotBytes),
+    readStateFile(metadataPath(paths, 'targets'), limits.maxTargetsBytes),
+  ]);
   return {
     root,
     ...(timestamp === undefined ? {} : { timestamp }),

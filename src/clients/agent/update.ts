@@ -24,7 +24,7 @@
  */
 
 import { basename } from 'node:path';
-import { formatHex } from '../../core/bytes/index.ts';
+import { equalBytes, formatHex } from '../../core/bytes/index.ts';
 import { sha256 } from '../../core/crypto/index.ts';
 import { describeUntrusted, isVouchError, VouchError } from '../../core/errors.ts';
 import { checkReleaseEvidence } from '../../core/release/evidence.ts';
@@ -121,9 +121,12 @@ interface RunResult {
 export async function updateOnce(options: UpdateOptions): Promise<AgentStatus> {
   const now = options.now ?? Date.now;
   const paths = statePaths(options.dir);
-  const config = await readConfig(paths);
-  const policy = parseReleasePolicy(await readRequiredStateFile(paths.releasePolicy, maxReleasePolicyBytes));
-  const previous = await readStatus(paths);
+  const [config, policyBytes, previous] = await Promise.all([
+    readConfig(paths),
+    readRequiredStateFile(paths.releasePolicy, maxReleasePolicyBytes),
+    readStatus(paths),
+  ]);
+  const policy = parsePolicyOnce(policyBytes);
   const started = now();
   const fetcher = new AgentFetcher(config.repository, {
     timeoutMs: config.timeoutMs,
@@ -200,6 +203,20 @@ export async function updateOnce(options: UpdateOptions): Promise<AgentStatus> {
     await writeStatus(paths, status);
   }
   return status;
+}
+
+let lastPolicy: { readonly bytes: Uint8Array; readonly policy: ReleasePolicy } | undefined;
+
+/**
+ * parsePolicyOnce parses the release policy, reusing the previous run's result when the file's
+ * bytes are unchanged: `agent run` checks every few minutes, and parsing its keys is most of the
+ * CPU a no-change check would otherwise spend.
+ */
+function parsePolicyOnce(bytes: Uint8Array): ReleasePolicy {
+  if (lastPolicy !== undefined && equalBytes(lastPolicy.bytes, bytes)) return lastPolicy.policy;
+  const policy = parseReleasePolicy(bytes);
+  lastPolicy = { bytes, policy };
+  return policy;
 }
 
 async function runUpdate(context: RunContext): Promise<RunResult> {

@@ -121,10 +121,14 @@ export function createVerifier(keyType: KeyType, publicKey: Uint8Array): Verifie
   const key = publicKeyObject(keyType, publicKey);
   const copy = new Uint8Array(publicKey);
   const digest = keyType === 'ecdsa-p256' ? 'sha256' : null;
+  let keyId: string | undefined; // computed on first use: most verifiers never need it
   return Object.freeze({
     keyType,
     publicKey: copy,
-    keyId: publicKeyId(keyType, copy),
+    get keyId(): string {
+      keyId ??= publicKeyId(keyType, copy);
+      return keyId;
+    },
     verify(message: Uint8Array, signature: Uint8Array): boolean {
       try {
         return nodeVerify(digest, message, key, signature);
