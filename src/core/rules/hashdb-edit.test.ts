@@ -120,4 +120,45 @@ describe('hash table edits', () => {
       ['A'],
     );
   });
+
+  test('a splice never gives one name to two records, and frees the names it removes', () => {
+    const record = (n: number, name: string): HashSignature => ({
+      digest: new Uint8Array(32).fill(n),
+      size: n,
+      name,
+    });
+    const base = parseHashDb(formatHashDb([record(1, 'Kept'), record(2, 'Gone'), record(3, 'Other')], []));
+    const clash = { removed: [], added: [record(4, 'Kept')], allowAdded: [], allowRemoved: [] };
+    assert.throws(() => spliceHashDb(base, clash), /signature name Kept would be used twice/);
+    const twice = {
+      removed: [],
+      added: [record(4, 'New'), record(5, 'New')],
+      allowAdded: [],
+      allowRemoved: [],
+    };
+    assert.throws(() => spliceHashDb(base, twice), /signature name New would be used twice/);
+    const reuse = {
+      removed: [record(2, 'Gone')],
+      added: [record(4, 'Gone')],
+      allowAdded: [],
+      allowRemoved: [],
+    };
+    const spliced = parseHashDb(spliceHashDb(base, reuse));
+    assert.equal(spliced.recordCount, 3);
+  });
+
+  test('names that share a hash bucket are still told apart', () => {
+    // Many distinct names in a small table force probing past occupied slots.
+    const records = Array.from({ length: 2000 }, (_, i) => ({
+      digest: new Uint8Array(32).fill(i & 0xff, 0, 16).fill(i >> 8, 16),
+      size: i,
+      name: `Vouch.Test.${i}`,
+    }));
+    const base = parseHashDb(formatHashDb(records, []));
+    const added = [{ digest: new Uint8Array(32).fill(0xee), size: 1, name: 'Vouch.Test.1999' }];
+    assert.throws(
+      () => spliceHashDb(base, { removed: [], added, allowAdded: [], allowRemoved: [] }),
+      /Vouch\.Test\.1999 would be used twice/,
+    );
+  });
 });

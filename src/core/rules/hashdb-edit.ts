@@ -154,7 +154,7 @@ export function spliceHashDb(base: HashDb, changes: HashDbChanges): Uint8Array {
   const allow = spliceAllow(base, changes);
   const out = allocateHashDb(length, allow.length, namesLength);
   let nameAt = out.namesOffset;
-  const names = new Set<string>();
+  const names = new SliceSet(out.out, length);
   for (let k = 0; k < length; k++) {
     const at = hashDbHeaderLength + k * hashDbRecordLength;
     const source = plan[k] as number;
@@ -163,9 +163,10 @@ export function spliceHashDb(base: HashDb, changes: HashDbChanges): Uint8Array {
       source >= 0
         ? copyHashRecord(base, source, out, at, nameAt)
         : writeHashRecord(out.out, out.view, at, nameAt, added[-source - 1] as HashSignature);
-    const name = String.fromCharCode(...out.out.subarray(start + 1, nameAt));
-    if (names.has(name)) throw misfit(`signature name ${name} would be used twice`, 'hashes.added');
-    names.add(name);
+    if (!names.add(start + 1, nameAt)) {
+      const name = String.fromCharCode(...out.out.subarray(start + 1, nameAt));
+      throw misfit(`signature name ${name} would be used twice`, 'hashes.added');
+    }
   }
   for (let k = 0; k < allow.length; k++) out.out.set(allow[k] as Uint8Array, out.allowOffset + k * 32);
   return out.out;
@@ -206,4 +207,57 @@ function spliceAllow(base: HashDb, changes: HashDbChanges): Uint8Array[] {
   }
   if (r < removed.length) throw misfit('removed allow hash is not in the base', 'allow.removed');
   return out;
+}
+
+/**
+ * SliceSet is a set of byte strings that are slices of one buffer (the names table being
+ * written), so checking a million names for uniqueness makes no string per name: open addressing
+ * on a 32-bit FNV-1a hash, slices compared byte by byte only when hashes meet.
+ */
+class SliceSet {
+  readonly #bytes: Uint8Array;
+  readonly #slots: Int32Array; // 0 = empty, else 1 + index into #starts/#ends
+  readonly #hashes: Uint32Array;
+  readonly #starts: Int32Array;
+  readonly #ends: Int32Array;
+  readonly #mask: number;
+  #count = 0;
+
+  constructor(bytes: Uint8Array, capacity: number) {
+    let size = 16;
+    while (size < capacity * 2) size *= 2;
+    this.#bytes = bytes;
+    this.#slots = new Int32Array(size);
+    this.#hashes = new Uint32Array(size);
+    this.#starts = new Int32Array(capacity);
+    this.#ends = new Int32Array(capacity);
+    this.#mask = size - 1;
+  }
+
+  /** add inserts bytes[start, end) and returns false when an equal slice is already present. */
+  add(start: number, end: number): boolean {
+    const bytes = this.#bytes;
+    let hash = 0x811c9dc5;
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ (bytes[i] as number), 0x01000193);
+    hash >>>= 0;
+    for (let slot = hash & this.#mask; ; slot = (slot + 1) & this.#mask) {
+      const entry = this.#slots[slot] as number;
+      if (entry === 0) {
+        this.#starts[this.#count] = start;
+        this.#ends[this.#count] = end;
+        this.#slots[slot] = ++this.#count;
+        this.#hashes[slot] = hash;
+        return true;
+      }
+      if (this.#hashes[slot] === hash && this.#equal(entry - 1, start, end)) return false;
+    }
+  }
+
+  #equal(index: number, start: number, end: number): boolean {
+    const otherStart = this.#starts[index] as number;
+    if ((this.#ends[index] as number) - otherStart !== end - start) return false;
+    for (let i = 0; i < end - start; i++)
+      if (this.#bytes[otherStart + i] !== this.#bytes[start + i]) return false;
+    return true;
+  }
 }
