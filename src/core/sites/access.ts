@@ -30,9 +30,18 @@ import type { Envelope } from '../attest/index.ts';
 import { parseEnvelope, signEnvelope, verifyEnvelope } from '../attest/index.ts';
 import { equalBytes, formatHex } from '../bytes/index.ts';
 import { type Signer, sha256 } from '../crypto/index.ts';
-import { malformed, tooLarge, VouchError } from '../errors.ts';
-import { formatCanonicalJson, type JsonValue, parseJson } from '../json/index.ts';
-import { Problems, readInteger, readObject, readString, rethrowAsArgument, time } from './fields.ts';
+import { VouchError } from '../errors.ts';
+import type { JsonValue } from '../json/index.ts';
+import {
+  type CanonicalRecord,
+  formatCanonicalRecord,
+  Problems,
+  parseCanonicalRecord,
+  readInteger,
+  readObject,
+  readString,
+  time,
+} from './fields.ts';
 import { batchIdProblem, tenantIdProblem } from './ids.ts';
 import {
   justificationCheck,
@@ -107,11 +116,12 @@ export function newAccessRequest(input: AccessRequestInput): AccessRequest {
   );
 }
 
-/** formatAccessRequest returns a request's canonical JSON (the bytes an approval signs), or throws `invalid-argument` naming every bad field. */
-export function formatAccessRequest(request: AccessRequest): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    bytes = formatCanonicalJson({
+const accessRequestRecord: CanonicalRecord<AccessRequest> = {
+  what: 'access request',
+  maxBytes: maxAccessRequestBytes,
+  maxDepth: 2,
+  toJson: (request) => {
+    return {
       _type: accessRequestType,
       id: request.id,
       tenant: request.tenant,
@@ -122,13 +132,14 @@ export function formatAccessRequest(request: AccessRequest): Uint8Array {
       scope: request.scope,
       requested: request.requested,
       duration: request.duration,
-    });
-    readRequest(parseJson(bytes, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 2 }));
-  } catch (error) {
-    rethrowAsArgument(error);
-  }
-  if (bytes.length > maxAccessRequestBytes) throw tooLarge('access request', maxAccessRequestBytes);
-  return bytes;
+    };
+  },
+  read: (value) => readRequest(value),
+};
+
+/** formatAccessRequest returns a request's canonical JSON (the bytes an approval signs), or throws `invalid-argument` naming every bad field. */
+export function formatAccessRequest(request: AccessRequest): Uint8Array {
+  return formatCanonicalRecord(accessRequestRecord, request);
 }
 
 /**
@@ -137,12 +148,7 @@ export function formatAccessRequest(request: AccessRequest): Uint8Array {
  * are not the canonical encoding.
  */
 export function parseAccessRequest(bytes: Uint8Array): AccessRequest {
-  if (bytes.length > maxAccessRequestBytes) throw tooLarge('access request', maxAccessRequestBytes);
-  const request = readRequest(parseJson(bytes, { maxBytes: maxAccessRequestBytes, maxDepth: 2 }));
-  if (!equalBytes(formatAccessRequest(request), bytes)) {
-    throw malformed('access request is not in canonical JSON', '$');
-  }
-  return request;
+  return parseCanonicalRecord(accessRequestRecord, bytes);
 }
 
 function readRequest(value: JsonValue): AccessRequest {

@@ -9,13 +9,16 @@
  * count grows. Internal to core/sites: it does no parsing of bytes (`core/json` does).
  */
 
-import { VouchError } from '../errors.ts';
+import { equalBytes } from '../bytes/index.ts';
+import { malformed, tooLarge, VouchError } from '../errors.ts';
 import {
   type FieldPath,
+  formatCanonicalJson,
   formatFieldPath,
   isJsonObject,
   type JsonObject,
   type JsonValue,
+  parseJson,
 } from '../json/index.ts';
 import { timeProblem } from './time.ts';
 
@@ -196,4 +199,45 @@ export function rethrowAsArgument(error: unknown): never {
     throw new VouchError('invalid-argument', error.message, error.details, { cause: error });
   }
   throw error;
+}
+
+/** CanonicalRecord describes one record kind kept as canonical JSON: its name, bounds, and both directions. */
+export interface CanonicalRecord<T> {
+  /** what names the record in errors ("tenant record"). */
+  readonly what: string;
+  readonly maxBytes: number;
+  readonly maxDepth: number;
+  /** toJson builds the JSON value to encode; it may assume nothing about `value`'s validity. */
+  toJson(value: T): unknown;
+  /** read validates a parsed value, naming every bad field (`malformed`). */
+  read(value: JsonValue): T;
+}
+
+/**
+ * formatCanonicalRecord returns a record's canonical JSON. It validates by reading its own output,
+ * so a bad field is refused with the parser's message as `invalid-argument`; `too-large` over the bound.
+ */
+export function formatCanonicalRecord<T>(kind: CanonicalRecord<T>, value: T): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = formatCanonicalJson(kind.toJson(value));
+    kind.read(parseJson(bytes, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: kind.maxDepth }));
+  } catch (error) {
+    rethrowAsArgument(error);
+  }
+  if (bytes.length > kind.maxBytes) throw tooLarge(kind.what, kind.maxBytes);
+  return bytes;
+}
+
+/**
+ * parseCanonicalRecord reads a record: `too-large` over the bound, `malformed` naming every bad
+ * field, or for bytes that are not the one canonical encoding of what they say.
+ */
+export function parseCanonicalRecord<T>(kind: CanonicalRecord<T>, bytes: Uint8Array): T {
+  if (bytes.length > kind.maxBytes) throw tooLarge(kind.what, kind.maxBytes);
+  const value = kind.read(parseJson(bytes, { maxBytes: kind.maxBytes, maxDepth: kind.maxDepth }));
+  if (!equalBytes(formatCanonicalRecord(kind, value), bytes)) {
+    throw malformed(`${kind.what} is not in canonical JSON`, '$');
+  }
+  return value;
 }

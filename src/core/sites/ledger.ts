@@ -1,36 +1,14 @@
-/**
- * The access-ledger entry (DESIGN.md "The data flow" step 5; issue 8 "The access ledger";
- * data-residency.md §2.5): what a site appends to its access ledger, a transparency log, before
- * any customer data is released to a person or a job. Canonical JSON, version 1:
- *
- * ```
- * {"_type":"https://vouch.example/access-ledger-entry/v1","approval":"<sha256 hex>","count":12,
- *  "decision":"allow","justification":"customer ticket: false positive","policyDigest":"<sha256 hex>",
- *  "principal":{"employer":"Vouch AG","id":"alice","kind":"person","officeCountry":"CH",
- *               "physicalCountry":"CH","role":"support"},
- *  "purpose":"support","reasons":["permit: staff-in-ch"],"scope":"samples/<sha256>","site":"ch-zrh",
- *  "tenant":"acme","ticket":"SUP-1234","time":"2025-01-01T12:00:00Z"}
- * ```
- *
- * `approval` (the SHA-256 of the customer's approval envelope bytes, when one was needed) and
- * `ticket` are optional; everything else is required and nothing else is accepted. `count` is
- * how many records were released (0 for a denial). `policyDigest` is the SHA-256 of the policy
- * set that decided; `reasons` (at most {@link maxLedgerReasons}) are the policy's diagnostics.
- * An entry is at most {@link maxLedgerEntryBytes}; parsing accepts only the canonical bytes, so
- * format(parse(b)) = b and the log leaf a customer recomputes is the one the site appended.
- * This module does not append, hash into leaves or decide; the site's ledger service does.
- */
-
-import { equalBytes } from '../bytes/index.ts';
-import { malformed, tooLarge, VouchError } from '../errors.ts';
-import { formatCanonicalJson, isJsonArray, type JsonValue, parseJson } from '../json/index.ts';
+import { tooLarge, VouchError } from '../errors.ts';
+import { isJsonArray, type JsonValue } from '../json/index.ts';
 import {
+  type CanonicalRecord,
+  formatCanonicalRecord,
   oneOf,
   Problems,
+  parseCanonicalRecord,
   readInteger,
   readObject,
   readString,
-  rethrowAsArgument,
   sha256Hex,
   text,
   time,
@@ -94,11 +72,12 @@ const fields = [
   'reasons',
 ];
 
-/** formatLedgerEntry returns an entry's canonical JSON, or throws `invalid-argument` naming every bad field, or `too-large`. */
-export function formatLedgerEntry(entry: LedgerEntry): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    bytes = formatCanonicalJson({
+const ledgerEntryRecord: CanonicalRecord<LedgerEntry> = {
+  what: 'access-ledger entry',
+  maxBytes: maxLedgerEntryBytes,
+  maxDepth: 3,
+  toJson: (entry) => {
+    return {
       _type: ledgerEntryType,
       principal: principalToJson(entry.principal),
       purpose: entry.purpose,
@@ -113,13 +92,14 @@ export function formatLedgerEntry(entry: LedgerEntry): Uint8Array {
       policyDigest: entry.policyDigest,
       decision: entry.decision,
       reasons: [...entry.reasons],
-    });
-    readEntry(parseJson(bytes, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 3 }));
-  } catch (error) {
-    rethrowAsArgument(error);
-  }
-  if (bytes.length > maxLedgerEntryBytes) throw tooLarge('access-ledger entry', maxLedgerEntryBytes);
-  return bytes;
+    };
+  },
+  read: (value) => readEntry(value),
+};
+
+/** formatLedgerEntry returns an entry's canonical JSON, or throws `invalid-argument` naming every bad field, or `too-large`. */
+export function formatLedgerEntry(entry: LedgerEntry): Uint8Array {
+  return formatCanonicalRecord(ledgerEntryRecord, entry);
 }
 
 /**
@@ -128,12 +108,7 @@ export function formatLedgerEntry(entry: LedgerEntry): Uint8Array {
  * "UK is not an ISO 3166-1 code; ...") or for bytes that are not the canonical encoding.
  */
 export function parseLedgerEntry(bytes: Uint8Array): LedgerEntry {
-  if (bytes.length > maxLedgerEntryBytes) throw tooLarge('access-ledger entry', maxLedgerEntryBytes);
-  const entry = readEntry(parseJson(bytes, { maxBytes: maxLedgerEntryBytes, maxDepth: 3 }));
-  if (!equalBytes(formatLedgerEntry(entry), bytes)) {
-    throw malformed('access-ledger entry is not in canonical JSON', '$');
-  }
-  return entry;
+  return parseCanonicalRecord(ledgerEntryRecord, bytes);
 }
 
 function readEntry(value: JsonValue): LedgerEntry {

@@ -36,8 +36,8 @@
 import type { Envelope, EnvelopeSigner, EnvelopeVerifier } from '../attest/index.ts';
 import { parseEnvelope, signEnvelope, verifyEnvelope } from '../attest/index.ts';
 import { equalBytes } from '../bytes/index.ts';
-import { malformed, tooLarge, VouchError } from '../errors.ts';
-import { formatCanonicalJson, type JsonObject, parseJson } from '../json/index.ts';
+import { tooLarge, VouchError } from '../errors.ts';
+import type { JsonObject, parseJson } from '../json/index.ts';
 import {
   assertCountryCode,
   type CountryCode,
@@ -46,14 +46,16 @@ import {
   euMemberStates,
 } from './countries.ts';
 import {
+  type CanonicalRecord,
+  formatCanonicalRecord,
   matches,
   oneOf,
   Problems,
+  parseCanonicalRecord,
   readInteger,
   readObject,
   readRecord,
   readString,
-  rethrowAsArgument,
 } from './fields.ts';
 import { type SiteId, siteCountry, siteIdProblem } from './ids.ts';
 
@@ -156,27 +158,29 @@ export function buildSiteRegistry(input: SiteRegistry): SiteRegistry {
   return parseSiteRegistry(formatSiteRegistry(input));
 }
 
+const siteRegistryKind: CanonicalRecord<SiteRegistry> = {
+  what: 'site registry',
+  maxBytes: maxSiteRegistryBytes,
+  maxDepth: 3,
+  toJson: (registry) => {
+    const sites: Record<string, unknown> = {};
+    for (const [id, site] of Object.entries(registry.sites))
+      sites[id] = { residency: site.residency, url: site.url };
+    const countries: Record<string, unknown> = {};
+    for (const [code, a] of Object.entries(registry.countries)) {
+      countries[code] = { residency: a.residency, site: a.site };
+    }
+    return { _type: siteRegistryType, version: registry.version, sites, countries };
+  },
+  read: (value) => readRegistry(value),
+};
+
 /**
  * formatSiteRegistry returns the canonical JSON bytes of a registry, or throws
  * `invalid-argument` naming every field {@link parseSiteRegistry} would refuse.
  */
 export function formatSiteRegistry(registry: SiteRegistry): Uint8Array {
-  const sites: Record<string, unknown> = {};
-  for (const [id, site] of Object.entries(registry.sites))
-    sites[id] = { residency: site.residency, url: site.url };
-  const countries: Record<string, unknown> = {};
-  for (const [code, a] of Object.entries(registry.countries)) {
-    countries[code] = { residency: a.residency, site: a.site };
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = formatCanonicalJson({ _type: siteRegistryType, version: registry.version, sites, countries });
-    readRegistry(parseJson(bytes, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 3 }));
-  } catch (error) {
-    rethrowAsArgument(error);
-  }
-  if (bytes.length > maxSiteRegistryBytes) throw tooLarge('site registry', maxSiteRegistryBytes);
-  return bytes;
+  return formatCanonicalRecord(siteRegistryKind, registry);
 }
 
 /**
@@ -186,12 +190,7 @@ export function formatSiteRegistry(registry: SiteRegistry): Uint8Array {
  * when the bytes are not the canonical encoding of what they say.
  */
 export function parseSiteRegistry(bytes: Uint8Array): SiteRegistry {
-  if (bytes.length > maxSiteRegistryBytes) throw tooLarge('site registry', maxSiteRegistryBytes);
-  const registry = readRegistry(parseJson(bytes, { maxBytes: maxSiteRegistryBytes, maxDepth: 3 }));
-  if (!equalBytes(formatSiteRegistry(registry), bytes)) {
-    throw malformed('site registry is not in canonical JSON', '$');
-  }
-  return registry;
+  return parseCanonicalRecord(siteRegistryKind, bytes);
 }
 
 const residencyCheck = oneOf(residencyClasses);

@@ -32,21 +32,22 @@
  * This module does not store or log records, and does not move data.
  */
 
-import { equalBytes } from '../bytes/index.ts';
 import { createVerifier, type Verifier } from '../crypto/index.ts';
-import { malformed, tooLarge, VouchError } from '../errors.ts';
-import { formatCanonicalJson, isJsonArray, type JsonValue, parseJson } from '../json/index.ts';
+import { tooLarge, VouchError } from '../errors.ts';
+import { isJsonArray, type JsonValue } from '../json/index.ts';
 import { keyTypeOfSignatureType, parseVerifierKey, signatureTypes } from '../note/index.ts';
 import { type CountryCode, countryCodeProblem } from './countries.ts';
 import {
+  type CanonicalRecord,
   type Check,
+  formatCanonicalRecord,
   matches,
   Problems,
+  parseCanonicalRecord,
   readBoolean,
   readInteger,
   readObject,
   readString,
-  rethrowAsArgument,
   text,
   time,
 } from './fields.ts';
@@ -163,11 +164,12 @@ export function newTenant(input: NewTenantInput, registry: SiteRegistry): Tenant
   );
 }
 
-/** formatTenantRecord returns a tenant record's canonical JSON, or throws `invalid-argument` naming every bad field. */
-export function formatTenantRecord(tenant: TenantRecord): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    bytes = formatCanonicalJson({
+const tenantRecordKind: CanonicalRecord<TenantRecord> = {
+  what: 'tenant record',
+  maxBytes: maxTenantRecordBytes,
+  maxDepth: 2,
+  toJson: (tenant) => {
+    return {
       _type: tenantRecordType,
       id: tenant.id,
       name: tenant.name,
@@ -177,13 +179,14 @@ export function formatTenantRecord(tenant: TenantRecord): Uint8Array {
       ...(tenant.approvalKey === undefined ? {} : { approvalKey: tenant.approvalKey }),
       approvalRequired: tenant.approvalRequired,
       created: tenant.created,
-    });
-    readTenant(parseJson(bytes, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 2 }));
-  } catch (error) {
-    rethrowAsArgument(error);
-  }
-  if (bytes.length > maxTenantRecordBytes) throw tooLarge('tenant record', maxTenantRecordBytes);
-  return bytes;
+    };
+  },
+  read: (value) => readTenant(value),
+};
+
+/** formatTenantRecord returns a tenant record's canonical JSON, or throws `invalid-argument` naming every bad field. */
+export function formatTenantRecord(tenant: TenantRecord): Uint8Array {
+  return formatCanonicalRecord(tenantRecordKind, tenant);
 }
 
 /**
@@ -191,11 +194,7 @@ export function formatTenantRecord(tenant: TenantRecord): Uint8Array {
  * `malformed` naming every bad field or for bytes that are not the canonical encoding.
  */
 export function parseTenantRecord(bytes: Uint8Array): TenantRecord {
-  if (bytes.length > maxTenantRecordBytes) throw tooLarge('tenant record', maxTenantRecordBytes);
-  const tenant = readTenant(parseJson(bytes, { maxBytes: maxTenantRecordBytes, maxDepth: 2 }));
-  if (!equalBytes(formatTenantRecord(tenant), bytes))
-    throw malformed('tenant record is not in canonical JSON', '$');
-  return tenant;
+  return parseCanonicalRecord(tenantRecordKind, bytes);
 }
 
 function readTenant(value: JsonValue): TenantRecord {
@@ -233,11 +232,12 @@ function readTenant(value: JsonValue): TenantRecord {
   return Object.freeze(tenant) as TenantRecord;
 }
 
-/** formatMigrationRecord returns a migration record's canonical JSON, or throws `invalid-argument` naming every bad field. */
-export function formatMigrationRecord(migration: MigrationRecord): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    bytes = formatCanonicalJson({
+const migrationRecordKind: CanonicalRecord<MigrationRecord> = {
+  what: 'migration record',
+  maxBytes: maxMigrationRecordBytes,
+  maxDepth: 2,
+  toJson: (migration) => {
+    return {
       _type: migrationRecordType,
       tenant: migration.tenant,
       from: migration.from,
@@ -246,13 +246,14 @@ export function formatMigrationRecord(migration: MigrationRecord): Uint8Array {
       registryVersion: migration.registryVersion,
       approvals: [...migration.approvals],
       time: migration.time,
-    });
-    readMigration(parseJson(bytes, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 2 }));
-  } catch (error) {
-    rethrowAsArgument(error);
-  }
-  if (bytes.length > maxMigrationRecordBytes) throw tooLarge('migration record', maxMigrationRecordBytes);
-  return bytes;
+    };
+  },
+  read: (value) => readMigration(value),
+};
+
+/** formatMigrationRecord returns a migration record's canonical JSON, or throws `invalid-argument` naming every bad field. */
+export function formatMigrationRecord(migration: MigrationRecord): Uint8Array {
+  return formatCanonicalRecord(migrationRecordKind, migration);
 }
 
 /**
@@ -261,12 +262,7 @@ export function formatMigrationRecord(migration: MigrationRecord): Uint8Array {
  * (`approvals[1]`: a duplicate; `to`: the same as `from`) or for non-canonical bytes.
  */
 export function parseMigrationRecord(bytes: Uint8Array): MigrationRecord {
-  if (bytes.length > maxMigrationRecordBytes) throw tooLarge('migration record', maxMigrationRecordBytes);
-  const migration = readMigration(parseJson(bytes, { maxBytes: maxMigrationRecordBytes, maxDepth: 2 }));
-  if (!equalBytes(formatMigrationRecord(migration), bytes)) {
-    throw malformed('migration record is not in canonical JSON', '$');
-  }
-  return migration;
+  return parseCanonicalRecord(migrationRecordKind, bytes);
 }
 
 function readMigration(value: JsonValue): MigrationRecord {
