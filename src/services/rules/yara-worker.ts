@@ -1,6 +1,6 @@
 /**
  * The worker-thread side of services/rules/yara.ts's {@link startYaraMatcher}: it instantiates
- * the engine from the WebAssembly module its parent compiled, compiles the rule files it is given
+ * the engine (compiling its WebAssembly module in this thread), compiles the rule files it is given
  * in `workerData` once, replies `ready` (with the file count and warnings)
  * or `failed` (with the VouchError's code, message and details), then answers each `match`
  * request, one at a time, with the matched rule names or the error. It exists so that the main
@@ -21,10 +21,10 @@ function describe(error: unknown): { code: string; message: string; details: Rec
 
 const port = parentPort;
 if (port === null) throw new Error('yara-worker.ts must run in a worker thread');
-const { files, module, timeoutSeconds } = workerData as YaraWorkerData;
+const { files, timeoutSeconds } = workerData as YaraWorkerData;
 let rules: YaraRuleSet | undefined;
 try {
-  loadYaraEngine(module);
+  loadYaraEngine();
   rules = compileYara(files, { timeoutSeconds });
   port.postMessage({ kind: 'ready', files: rules.files, warnings: rules.warnings });
 } catch (error) {

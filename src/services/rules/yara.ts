@@ -21,9 +21,9 @@
  * pool starts a fresh worker, which compiles the rules again. YARA-X's JavaScript API has no way
  * to serialize compiled rules, so every worker compiles them itself, all at once at start
  * (measured with 1.20.0 on two cores, 2,000 rules with 20,000 strings: a pool of one is ready in
- * about 0.5 s, a pool of two in about 0.6 s); the engine's WebAssembly module is compiled once per
- * process and shared with the workers, which saves each of them 20 to 30 ms of compiling the
- * engine. Matching throughput grows with the pool while cores are free (the same rules over a
+ * about 0.5 s, a pool of two in about 0.6 s). Each worker also compiles the engine's WebAssembly
+ * module itself (20 to 30 ms): sharing one compiled module between threads crashed Node 24.21's V8
+ * now and then when a worker ended (a fatal check in UnregisterWasmAllocation). Matching throughput grows with the pool while cores are free (the same rules over a
  * 64 MiB corpus: about 30 MiB/s with one worker, 53 MiB/s with two). {@link compileYara} stays
  * for `rules compile` and tests.
  */
@@ -40,35 +40,20 @@ export const yaraPackage = '@virustotal/yara-x';
 
 let engineReady = false;
 
+/** wasm is the one WebAssembly constructor used here, typed by hand: the es2024 lib this project compiles against declares no WebAssembly types. */
+const wasm = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => object } })
+  .WebAssembly;
+
 /**
- * YaraEngineModule is the engine's compiled WebAssembly module, opaque here (the es2024 lib this
- * project compiles against declares no WebAssembly types). It may be posted to a worker thread.
+ * loadYaraEngine compiles and instantiates the engine once per thread, synchronously, from the
+ * package's own WebAssembly file. Later calls do nothing.
  */
-export type YaraEngineModule = object;
-
-/** wasm is the one WebAssembly constructor used here, typed by hand for the reason above. */
-const wasm = (
-  globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => YaraEngineModule } }
-).WebAssembly;
-
-let compiledEngine: YaraEngineModule | undefined;
-
-/** engineModule compiles the package's WebAssembly file once per thread. */
-function engineModule(): YaraEngineModule {
-  compiledEngine ??= new wasm.Module(
+export function loadYaraEngine(): void {
+  if (engineReady) return;
+  const module = new wasm.Module(
     readFileSync(new URL('yara_x_js_bg.wasm', import.meta.resolve(yaraPackage))),
   );
-  return compiledEngine;
-}
-
-/**
- * loadYaraEngine instantiates the engine once per thread, synchronously, from `module` (a worker
- * is handed the one its parent compiled) or else from the package's own file. Later calls do
- * nothing.
- */
-export function loadYaraEngine(module?: YaraEngineModule): void {
-  if (engineReady) return;
-  initSync({ module: module ?? engineModule() });
+  initSync({ module });
   engineReady = true;
 }
 
@@ -302,22 +287,17 @@ interface YaraWorker {
   onExit: ((error: Error) => void) | undefined;
 }
 
-/** WorkerData is what yara-worker.ts receives: the rule files, the engine's compiled module, the timeout. */
+/** WorkerData is what yara-worker.ts receives: the rule files and the timeout. */
 export interface YaraWorkerData {
   readonly files: Map<string, Uint8Array>;
-  readonly module: YaraEngineModule;
   readonly timeoutSeconds: number;
 }
 
 /** spawnWorker starts a worker on `files` and resolves once it has compiled them; throws what compileYara throws. */
 function spawnWorker(files: ReadonlyMap<string, Uint8Array>, options: YaraOptions): Promise<YaraWorker> {
   return new Promise((resolve, reject) => {
-    // The compiled WebAssembly module is shared with the thread, not compiled again there.
-    const workerData: YaraWorkerData = {
-      files: new Map(files),
-      module: engineModule(),
-      timeoutSeconds: options.timeoutSeconds,
-    };
+    // The worker compiles the engine's WebAssembly module itself (see the module comment).
+    const workerData: YaraWorkerData = { files: new Map(files), timeoutSeconds: options.timeoutSeconds };
     const thread = new Worker(workerUrl, { workerData });
     let worker: YaraWorker | undefined;
     thread.on('message', (reply: WorkerReply) => {
@@ -435,8 +415,8 @@ interface Call {
 
 /**
  * startYaraMatcher compiles `files` as {@link compileYara} does, but in `options.workers` worker
- * threads at once (each compiles them: YARA-X's JavaScript API cannot serialize compiled rules;
- * the engine's WebAssembly module is compiled once and shared), and resolves to a
+ * threads at once (each compiles them: YARA-X's JavaScript API cannot serialize compiled rules),
+ * and resolves to a
  * {@link YaraMatcher} over them once all have. Rejects with `invalid-argument` for a pool size
  * outside 1 to {@link maxYaraWorkers}, and with what compileYara throws (`malformed` naming the
  * file) when the rules do not compile. The caller must {@link YaraMatcher.close} it.
