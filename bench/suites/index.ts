@@ -8,6 +8,8 @@ import { logTiles } from './log-tiles.ts';
 import { merkle } from './merkle.ts';
 import { rules } from './rules.ts';
 import { signatures } from './signatures.ts';
+import { siteIngest } from './site-ingest.ts';
+import { siteReads } from './site-reads.ts';
 import { updates } from './updates.ts';
 import { witness } from './witness.ts';
 
@@ -22,4 +24,6 @@ export const suites: readonly Suite[] = [
   conveyer,
   rules,
   updates,
+  siteIngest,
+  siteReads,
 ];

@@ -19,7 +19,13 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { toBytes } from '../../core/bytes/index.ts';
 import { tooLarge, VouchError } from '../../core/errors.ts';
-import { formatCanonicalJson, isJsonArray, isJsonObject, type JsonValue, parseJson } from '../../core/json/index.ts';
+import {
+  formatCanonicalJson,
+  isJsonArray,
+  isJsonObject,
+  type JsonValue,
+  parseJson,
+} from '../../core/json/index.ts';
 import {
   endpointIdProblem,
   formatMigrationRecord,
@@ -157,7 +163,8 @@ export function parseSiteConfig(bytes: Uint8Array): SiteConfig {
     p.add('registryKeys', 'not an array of 1 to 16 verifier keys');
   } else {
     keys.forEach((k, i) => {
-      if (typeof k !== 'string' || k === '' || k.length > 4096) p.add(`registryKeys[${i}]`, 'not a verifier key');
+      if (typeof k !== 'string' || k === '' || k.length > 4096)
+        p.add(`registryKeys[${i}]`, 'not a verifier key');
       else registryKeys.push(k);
     });
   }
@@ -217,7 +224,8 @@ export const tenantDirectoryType = 'https://vouch.example/site-tenants/v1';
 export function parseTenantDirectory(bytes: Uint8Array): TenantDirectory {
   const o = readJsonObject(bytes, maxDirectoryBytes, 'tenant directory');
   const p = new Problems();
-  for (const key of Object.keys(o)) if (!['_type', 'tenants', 'migrations'].includes(key)) p.add(key, 'unknown key');
+  for (const key of Object.keys(o))
+    if (!['_type', 'tenants', 'migrations'].includes(key)) p.add(key, 'unknown key');
   if (o['_type'] !== tenantDirectoryType) p.add('_type', `not ${tenantDirectoryType}`);
   const tenants: TenantRecord[] = [];
   const migrations: MigrationRecord[] = [];
@@ -283,7 +291,10 @@ export function parseEndpoints(bytes: Uint8Array): readonly EndpointCredential[]
   else {
     list.forEach((item, i) => {
       const f = `endpoints[${i}]`;
-      if (!isJsonObject(item) || Object.keys(item).some((k) => !['endpoint', 'tenant', 'tokenSha256'].includes(k))) {
+      if (
+        !isJsonObject(item) ||
+        Object.keys(item).some((k) => !['endpoint', 'tenant', 'tokenSha256'].includes(k))
+      ) {
         p.add(f, 'not an object of endpoint, tenant and tokenSha256');
         return;
       }
@@ -292,7 +303,11 @@ export function parseEndpoints(bytes: Uint8Array): readonly EndpointCredential[]
         p.add(`${f}.endpoint`, 'not an endpoint id, or repeated');
       } else if (typeof tenant !== 'string' || tenantIdProblem(tenant) !== undefined) {
         p.add(`${f}.tenant`, 'not a tenant id');
-      } else if (typeof tokenSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(tokenSha256) || digests.has(tokenSha256)) {
+      } else if (
+        typeof tokenSha256 !== 'string' ||
+        !/^[0-9a-f]{64}$/.test(tokenSha256) ||
+        digests.has(tokenSha256)
+      ) {
         p.add(`${f}.tokenSha256`, 'not 64 lowercase hex digits, or repeated');
       } else {
         ids.add(endpoint);

@@ -14,7 +14,8 @@
  * that released nothing, never the reverse.
  *
  * Crash story of one record: (1) the log makes the entry durable and published; (2) the entry is
- * indexed under its tenant in the access store (storage/access.ts). A crash between (1) and (2)
+ * indexed under its tenant in the access store (storage/access.ts), in one transaction with the
+ * entries of other reads that finished meanwhile (a group commit). A crash between (1) and (2)
  * leaves an entry the tenant index lacks; {@link Ledger.reconcile}, run at start-up, reads the
  * log's entry bundles from the index's watermark to the published size, indexes every entry
  * (idempotently) and raises the watermark.
@@ -29,8 +30,8 @@ import { sha256 } from '../../core/crypto/index.ts';
 import { isVouchError, VouchError } from '../../core/errors.ts';
 import { computeInclusion, leafHash, planInclusion, verifyInclusion } from '../../core/merkle/index.ts';
 import { parseNote } from '../../core/note/index.ts';
-import { formatLedgerEntry, type LedgerEntry, parseLedgerEntry } from '../../core/sites/index.ts';
 import type { SiteId } from '../../core/sites/index.ts';
+import { formatLedgerEntry, type LedgerEntry, parseLedgerEntry } from '../../core/sites/index.ts';
 import { type Checkpoint, parseCheckpoint } from '../../core/tlog/checkpoint.ts';
 import { parseEntryBundle } from '../../core/tlog/entry-bundle.ts';
 import { formatTlogProof } from '../../core/tlog/proof.ts';
@@ -81,7 +82,7 @@ export interface LedgerReceipt {
   readonly checkpoint: Uint8Array;
 }
 
-/** LedgerPage is a tenant's ledger entries with their proofs under one checkpoint. */
+/** ProvenLedgerEntry is one ledger entry with its tlog-proof. */
 export interface ProvenLedgerEntry {
   readonly index: bigint;
   readonly entry: Uint8Array;
@@ -91,11 +92,17 @@ export interface ProvenLedgerEntry {
 
 const checkpointFile = 'checkpoint';
 
+/** maxIndexBatch bounds the rows of one group commit of the tenant index. */
+const maxIndexBatch = 1000;
+
 /** Ledger records access-ledger entries and proves them; see the module comment. */
 export class Ledger {
   readonly site: SiteId;
   readonly #options: LedgerOptions;
   readonly #timeoutMs: number;
+  /** Rows waiting for the next group commit of the index, with their waiters. */
+  #pending: { row: LedgerIndexRow; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  #flushing = false;
 
   constructor(options: LedgerOptions) {
     const timeoutMs = options.timeoutMs ?? defaultLedgerTimeoutMs;
@@ -140,11 +147,11 @@ export class Ledger {
         const added = await log.add(bytes).catch((error: unknown) => {
           throw ledgerFailure(error, this.site);
         });
-        await this.#options.index
-          .indexLedger([{ tenant: entry.tenant, index: added.index, entry: bytes }])
-          .catch((error: unknown) => {
+        await this.#index({ tenant: entry.tenant, index: added.index, entry: bytes }).catch(
+          (error: unknown) => {
             throw ledgerFailure(error, this.site);
-          });
+          },
+        );
         return added;
       })(),
       this.#timeoutMs,
@@ -156,6 +163,35 @@ export class Ledger {
       entryDigest: formatHex(sha256(bytes)),
       checkpoint: receipt.checkpoint,
     });
+  }
+
+  /**
+   * index adds one row to the tenant index with a group commit: rows that arrive while a write
+   * is in flight go together in the next one (one durable transaction for many reads, as the
+   * log batches their entries). A failed write fails every row in it.
+   */
+  #index(row: LedgerIndexRow): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ row, resolve, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, maxIndexBatch);
+        try {
+          await this.#options.index.indexLedger(batch.map((w) => w.row));
+          for (const w of batch) w.resolve();
+        } catch (error) {
+          for (const w of batch) w.reject(error);
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
   }
 
   /** checkpoint returns the published checkpoint note and its parsed text; `not-found` before the first. */
@@ -170,16 +206,23 @@ export class Ledger {
 
   /**
    * proofFor returns the C2SP tlog-proof of entry `index` under the published checkpoint (with
-   * its cosignatures). It throws `not-found` for an index the checkpoint does not cover yet, and
+   * its cosignatures), or under `at` when given (one checkpoint for many proofs). It throws `not-found` for an index the checkpoint does not cover yet, and
    * `invariant` when the log's own tiles do not lead to its checkpoint's root.
    */
-  async proofFor(index: bigint, at?: { readonly note: Uint8Array; readonly checkpoint: Checkpoint }): Promise<Uint8Array> {
+  async proofFor(
+    index: bigint,
+    at?: { readonly note: Uint8Array; readonly checkpoint: Checkpoint },
+  ): Promise<Uint8Array> {
     const { note, checkpoint } = at ?? (await this.checkpoint());
     const size = checkpoint.size;
     if (typeof index !== 'bigint' || index < 0n || index >= size) {
-      throw new VouchError('not-found', `ledger entry ${index} is not under the published checkpoint (size ${size})`, {
-        size,
-      });
+      throw new VouchError(
+        'not-found',
+        `ledger entry ${index} is not under the published checkpoint (size ${size})`,
+        {
+          size,
+        },
+      );
     }
     const coordinates = [{ level: 0, index }, ...planInclusion(index, size)];
     const tiles = tilesForCoordinates(coordinates, size);
@@ -216,15 +259,25 @@ export class Ledger {
   async entriesOf(
     tenant: string,
     options: { readonly from?: bigint; readonly limit: number },
-  ): Promise<{ readonly checkpoint: Uint8Array; readonly entries: readonly ProvenLedgerEntry[] }> {
+  ): Promise<{
+    readonly origin: string;
+    readonly checkpoint: Uint8Array;
+    readonly entries: readonly ProvenLedgerEntry[];
+  }> {
     const at = await this.checkpoint();
     const rows = await this.#options.index.ledgerEntries(tenant, options);
     const entries: ProvenLedgerEntry[] = [];
     for (const row of rows) {
       if (row.index >= at.checkpoint.size) break;
-      entries.push(Object.freeze({ index: row.index, entry: row.entry, proof: await this.proofFor(row.index, at) }));
+      entries.push(
+        Object.freeze({ index: row.index, entry: row.entry, proof: await this.proofFor(row.index, at) }),
+      );
     }
-    return Object.freeze({ checkpoint: at.note, entries: Object.freeze(entries) });
+    return Object.freeze({
+      origin: at.checkpoint.origin,
+      checkpoint: at.note,
+      entries: Object.freeze(entries),
+    });
   }
 
   /**
@@ -255,7 +308,12 @@ export class Ledger {
         try {
           entry = parseLedgerEntry(bytes);
         } catch (error) {
-          throw new VouchError('invariant', `internal error: ledger entry ${at} is not a ledger entry`, {}, { cause: error });
+          throw new VouchError(
+            'invariant',
+            `internal error: ledger entry ${at} is not a ledger entry`,
+            {},
+            { cause: error },
+          );
         }
         if (entry.site !== this.site) {
           throw new VouchError('invariant', `internal error: ledger entry ${at} is for site ${entry.site}`);

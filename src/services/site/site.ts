@@ -19,27 +19,37 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { parseEnvelope } from '../../core/attest/index.ts';
-import { formatHex } from '../../core/bytes/index.ts';
+import { formatEnvelope } from '../../core/attest/index.ts';
 import {
   type AeadKey,
   aeadKeyLength,
+  createSigner,
   createVerifier,
   generateDataKey,
+  generateKey,
   importAeadKey,
   type Verifier,
 } from '../../core/crypto/index.ts';
-import { isVouchError, VouchError } from '../../core/errors.ts';
-import { keyTypeOfSignatureType, parseVerifierKey } from '../../core/note/index.ts';
+import { VouchError } from '../../core/errors.ts';
+import {
+  formatVerifierKey,
+  keyTypeOfSignatureType,
+  parseVerifierKey,
+  signatureTypes,
+} from '../../core/note/index.ts';
 import {
   approvalKeyProblem,
   decideTenantSite,
+  defaultSiteRegistry,
+  endpointIdProblem,
+  formatTenantRecord,
   formatTime,
   type MigrationRecord,
   newTenant,
   type OpenedRegistry,
   openRegistry,
   type Site as RegistrySite,
+  signRegistry,
   siteCountry,
   siteForCountry,
   siteOf,
@@ -47,11 +57,9 @@ import {
   type TenantSiteDecision,
   unwrapTenantKey,
   wrapTenantKey,
-  formatTenantRecord,
-  endpointIdProblem,
 } from '../../core/sites/index.ts';
+import { mkdirDurable, writeFileDurable } from '../../storage/fs/durable.ts';
 import { readKeyFileBytes } from '../../storage/fs/key-file.ts';
-import { writeFileDurable } from '../../storage/fs/durable.ts';
 import { PgSiteStore } from '../../storage/postgres/pg-site.ts';
 import { openPgPool, type PgPool } from '../../storage/postgres/pool.ts';
 import type { SiteStore } from '../../storage/site.ts';
@@ -65,13 +73,13 @@ import {
   formatTenantDirectory,
   isPostgresUrl,
   maxDirectoryBytes,
+  maxSiteConfigBytes,
   parseEndpoints,
   parseSiteConfig,
   parseTenantDirectory,
   readBoundedFile,
   resolveIn,
   type SiteConfig,
-  maxSiteConfigBytes,
   siteConfigFileName,
   type TenantDirectory,
   writeSiteFile,
@@ -172,7 +180,10 @@ export class Site {
       if (isPostgresUrl(config.database)) {
         pool = openPgPool(config.database, 10);
         try {
-          store = await PgSiteStore.open(pool, config.databaseSchema === undefined ? {} : { schema: config.databaseSchema });
+          store = await PgSiteStore.open(
+            pool,
+            config.databaseSchema === undefined ? {} : { schema: config.databaseSchema },
+          );
         } catch (error) {
           await pool.end().catch(() => undefined);
           throw error;
@@ -249,9 +260,13 @@ export class Site {
     if (cached !== undefined) return cached;
     const stored = await this.store.getTenant(tenant);
     if (stored === undefined || stored.wrappedKey === undefined) {
-      throw new VouchError('not-found', `tenant ${tenant} has no data key at site ${this.id} (not registered here, or erased)`, {
-        key: tenant,
-      });
+      throw new VouchError(
+        'not-found',
+        `tenant ${tenant} has no data key at site ${this.id} (not registered here, or erased)`,
+        {
+          key: tenant,
+        },
+      );
     }
     const raw = unwrapTenantKey(this.#kek, stored.wrappedKey, { tenant, site: this.id });
     const key = importAeadKey(raw);
@@ -285,7 +300,8 @@ export class Site {
   ): Promise<{ record: TenantRecord; stored: boolean }> {
     if (input.approvalKey !== undefined) {
       const why = approvalKeyProblem(input.approvalKey);
-      if (why !== undefined) throw new VouchError('invalid-argument', `--approval-vkey is ${why}`, { field: 'approvalKey' });
+      if (why !== undefined)
+        throw new VouchError('invalid-argument', `--approval-vkey is ${why}`, { field: 'approvalKey' });
     }
     const registry = this.registry.registry;
     const assignment = siteForCountry(registry, input.contractCountry);
@@ -298,7 +314,10 @@ export class Site {
       );
     }
     if (here && options.elsewhere === true) {
-      throw new VouchError('invalid-argument', `tenant ${input.id}'s country maps to this site; register it without --elsewhere`);
+      throw new VouchError(
+        'invalid-argument',
+        `tenant ${input.id}'s country maps to this site; register it without --elsewhere`,
+      );
     }
     await this.#reloadDirectory();
     const known = this.#directory.get(input.id);
@@ -321,7 +340,9 @@ export class Site {
         known.approvalKey !== input.approvalKey ||
         known.approvalRequired !== (input.approvalRequired ?? false))
     ) {
-      throw new VouchError('conflict', `tenant ${input.id} is already registered with other details`, { key: input.id });
+      throw new VouchError('conflict', `tenant ${input.id} is already registered with other details`, {
+        key: input.id,
+      });
     }
     let stored = false;
     if (here) {
@@ -330,10 +351,17 @@ export class Site {
         const dataKey = generateDataKey();
         const wrappedKey = wrapTenantKey(this.#kek, dataKey, { tenant: input.id, site: this.id });
         dataKey.fill(0);
-        await this.store.putTenant({ tenant: input.id, record: formatTenantRecord(record), wrappedKey, erasedAt: undefined });
+        await this.store.putTenant({
+          tenant: input.id,
+          record: formatTenantRecord(record),
+          wrappedKey,
+          erasedAt: undefined,
+        });
         stored = true;
       } else if (existing.wrappedKey === undefined) {
-        throw new VouchError('conflict', `tenant ${input.id} was erased at this site; its id is not reused`, { key: input.id });
+        throw new VouchError('conflict', `tenant ${input.id} was erased at this site; its id is not reused`, {
+          key: input.id,
+        });
       }
     }
     if (known === undefined) {
@@ -351,10 +379,13 @@ export class Site {
    */
   async addEndpoint(tenant: string, endpoint: string): Promise<string> {
     const why = endpointIdProblem(endpoint);
-    if (why !== undefined) throw new VouchError('invalid-argument', `endpoint id is ${why}`, { field: 'endpoint' });
+    if (why !== undefined)
+      throw new VouchError('invalid-argument', `endpoint id is ${why}`, { field: 'endpoint' });
     await this.#reloadDirectory();
     if (!this.#directory.has(tenant)) {
-      throw new VouchError('not-found', `tenant ${tenant} is not in this site's tenant directory`, { key: tenant });
+      throw new VouchError('not-found', `tenant ${tenant} is not in this site's tenant directory`, {
+        key: tenant,
+      });
     }
     await this.#reloadCredentials();
     const all = [...this.#credentials.values()];
@@ -369,14 +400,18 @@ export class Site {
   }
 
   async #reloadDirectory(): Promise<void> {
-    const directory = parseTenantDirectory(await readBoundedFile(this.configPath(this.config.tenants), maxDirectoryBytes));
+    const directory = parseTenantDirectory(
+      await readBoundedFile(this.configPath(this.config.tenants), maxDirectoryBytes),
+    );
     this.#directory = new Map(directory.tenants.map((t) => [t.id, t]));
     this.#migrations = directory.migrations;
     this.#directoryLoaded = this.#now();
   }
 
   async #reloadCredentials(): Promise<void> {
-    const credentials = parseEndpoints(await readBoundedFile(this.configPath(this.config.endpoints), maxDirectoryBytes));
+    const credentials = parseEndpoints(
+      await readBoundedFile(this.configPath(this.config.endpoints), maxDirectoryBytes),
+    );
     this.#credentials = new Map(credentials.map((c) => [c.tokenSha256, c]));
     this.#credentialsLoaded = this.#now();
   }
@@ -405,7 +440,9 @@ export function registryVerifiers(vkeys: readonly string[]): Verifier[] {
 async function readKek(path: string): Promise<AeadKey> {
   const bytes = await readKeyFileBytes(path);
   if (bytes.length !== aeadKeyLength) {
-    throw new VouchError('bad-key', `${path} is not a ${aeadKeyLength}-byte key-encryption key`, { key: path });
+    throw new VouchError('bad-key', `${path} is not a ${aeadKeyLength}-byte key-encryption key`, {
+      key: path,
+    });
   }
   const key = importAeadKey(bytes);
   bytes.fill(0);
@@ -434,7 +471,6 @@ export interface InitSiteOptions {
 export async function initSite(dir: string, options: InitSiteOptions): Promise<SiteConfig> {
   const opened = openRegistry(options.registry, registryVerifiers(options.registryKeys), { minVersion: 1 });
   siteOf(opened.registry, options.site);
-  parseEnvelope(options.registry);
   const config = parseSiteConfig(
     formatSiteConfig({
       site: options.site,
@@ -458,13 +494,18 @@ export async function initSite(dir: string, options: InitSiteOptions): Promise<S
       await writeFileDurable(join(dir, name), bytes, { mode, exclusive: true });
     } catch (error) {
       if ((error as { code?: unknown }).code === 'EEXIST') {
-        throw new VouchError('invalid-argument', `${join(dir, name)} already exists; a site folder is initialised once`, {
-          key: name,
-        });
+        throw new VouchError(
+          'invalid-argument',
+          `${join(dir, name)} already exists; a site folder is initialised once`,
+          {
+            key: name,
+          },
+        );
       }
       throw error;
     }
   };
+  await mkdirDurable(dir, 0o700);
   // The KEK first: if it exists, nothing else is touched.
   const kek = generateDataKey();
   await exclusive('kek.key', kek, 0o600);
@@ -476,10 +517,67 @@ export async function initSite(dir: string, options: InitSiteOptions): Promise<S
   return config;
 }
 
-/** isMisdirected reports whether an error is the gateway's "tenant lives at another site" refusal. */
-export function isMisdirected(error: unknown): boolean {
-  return isVouchError(error, 'policy-unmet') && error.details['reason'] === 'misdirected';
+/** TestingOnlySiteFolderOptions describe a site folder for tests and benchmarks. */
+export interface TestingOnlySiteFolderOptions {
+  readonly site: string;
+  readonly database?: string;
+  readonly databaseSchema?: string;
+  readonly neutralUrl?: string;
+  readonly homeUrl?: string;
+  /** tenants to register; `elsewhere` records another site's tenant in the directory only. */
+  readonly tenants?: readonly {
+    readonly id: string;
+    readonly country: string;
+    readonly elsewhere?: boolean;
+  }[];
+  /** endpoints to issue credentials for. */
+  readonly endpoints?: readonly { readonly tenant: string; readonly endpoint: string }[];
+  readonly maxInFlight?: number;
 }
 
-/** formatDigestHex is the hex of a digest, for messages and acknowledgements. */
-export const formatDigestHex = formatHex;
+/**
+ * testingOnlySiteFolder writes a site folder as `vouch site init`, `add-tenant` and
+ * `add-endpoint` would, with the default registry signed by a throwaway key, and returns the
+ * endpoint tokens by endpoint id. For tests and benchmarks only.
+ */
+export async function testingOnlySiteFolder(
+  dir: string,
+  options: TestingOnlySiteFolderOptions,
+): Promise<{ tokens: Record<string, string>; registryKey: string }> {
+  const signer = createSigner(registryTestKeyName, generateKey('ed25519'));
+  const registryKey = formatVerifierKey({
+    name: signer.name,
+    type: signatureTypes.ed25519,
+    publicKey: signer.publicKey,
+  });
+  const table = defaultSiteRegistry({
+    ...(options.neutralUrl === undefined ? {} : { neutralUrl: options.neutralUrl }),
+    ...(options.homeUrl === undefined ? {} : { homeUrl: options.homeUrl }),
+  });
+  await initSite(dir, {
+    site: options.site,
+    registry: formatEnvelope(await signRegistry(table, [signer])),
+    registryKeys: [registryKey],
+    ...(options.database === undefined ? {} : { database: options.database }),
+    ...(options.databaseSchema === undefined ? {} : { databaseSchema: options.databaseSchema }),
+  });
+  if (options.maxInFlight !== undefined) {
+    const path = join(dir, siteConfigFileName);
+    const config = parseSiteConfig(await readBoundedFile(path, maxSiteConfigBytes));
+    await writeSiteFile(path, formatSiteConfig({ ...config, maxInFlight: options.maxInFlight }));
+  }
+  const site = await openSite(dir);
+  const tokens: Record<string, string> = {};
+  try {
+    for (const t of options.tenants ?? []) {
+      await site.addTenant({ id: t.id, contractCountry: t.country }, { elsewhere: t.elsewhere === true });
+    }
+    for (const e of options.endpoints ?? [])
+      tokens[e.endpoint] = await site.addEndpoint(e.tenant, e.endpoint);
+  } finally {
+    await site.close();
+  }
+  return { tokens, registryKey };
+}
+
+const registryTestKeyName = 'site-registry.test.vouch.example';

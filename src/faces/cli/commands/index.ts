@@ -1,6 +1,7 @@
 /** The table of `vouch` subcommands, in the order `vouch --help` lists them. */
 
 import type { Command } from '../io.ts';
+import { accessCommand } from './access.ts';
 import { agentCommand } from './agent.ts';
 import { approveCommand } from './approve.ts';
 import { buildCommand } from './build.ts';
@@ -13,6 +14,7 @@ import { repoCommand } from './repo.ts';
 import { rulesCommand } from './rules.ts';
 import { scanCommand } from './scan.ts';
 import { sigstoreCommand } from './sigstore.ts';
+import { siteCommand } from './site.ts';
 import { witnessCommand } from './witness.ts';
 
 export const commands: readonly Command[] = [
@@ -29,4 +31,6 @@ export const commands: readonly Command[] = [
   sigstoreCommand,
   scanCommand,
   agentCommand,
+  siteCommand,
+  accessCommand,
 ];
