@@ -29,6 +29,7 @@ import {
   parseTelemetryBatch,
   parseTime,
   sealEvent,
+  sealEvents,
   type TelemetryBatch,
   telemetryBatchDigest,
 } from '../../src/core/sites/index.ts';
@@ -195,24 +196,40 @@ async function measure(
     return { dir, token: tokens['bravo-1'] as string };
   };
 
-  const rates = async (unprotected: boolean): Promise<number[]> => {
-    const { dir, token } = await folder();
-    const gw = await startGateway(dir, unprotected, database?.url);
+  // Both gateways run side by side and their rounds alternate (on, off; then off, on), so that
+  // machine noise hits both alike; round 0 of each warms up.
+  const [onFolder, offFolder] = [await folder(), await folder()];
+  const onGateway = await startGateway(onFolder.dir, false, database?.url);
+  const on: number[] = [];
+  const off: number[] = [];
+  try {
+    const offGateway = await startGateway(offFolder.dir, true, database?.url);
     try {
-      const out: number[] = [];
-      const all = bodiesFor(unprotected ? 'ingest-off' : 'ingest-on');
-      for (const [r, bodies] of all.entries()) {
-        const rate = await httpRate(gw.url, token, bodies);
-        if (r > 0) out.push(rate); // round 0 warms up
+      const onBodies = bodiesFor('ingest-on');
+      const offBodies = bodiesFor('ingest-off');
+      for (let r = 0; r <= plan.rounds; r++) {
+        const runOn = async () => {
+          const rate = await httpRate(onGateway.url, onFolder.token, onBodies[r] as Uint8Array[]);
+          if (r > 0) on.push(rate);
+        };
+        const runOff = async () => {
+          const rate = await httpRate(offGateway.url, offFolder.token, offBodies[r] as Uint8Array[]);
+          if (r > 0) off.push(rate);
+        };
+        if (r % 2 === 0) {
+          await runOn();
+          await runOff();
+        } else {
+          await runOff();
+          await runOn();
+        }
       }
-      return out;
     } finally {
-      await stopGateway(gw);
+      await stopGateway(offGateway);
     }
-  };
-  // Interleave the two variants' rounds so that machine noise hits both alike.
-  const on = await rates(false);
-  const off = await rates(true);
+  } finally {
+    await stopGateway(onGateway);
+  }
 
   // (a) The same rows through the same driver: seal outside the clock, time storeBatch only.
   const { dir } = await folder();
@@ -277,16 +294,18 @@ async function breakdown(work: string, rounds: number): Promise<string> {
       const t2 = performance.now();
       const digest = batchDigest(batch, plain);
       const t3 = performance.now();
-      const events = plain.map((p, j) => {
-        const eventId = `${batch.batchId}.${j}`;
-        return {
-          tenant: 'bravo',
-          eventId,
-          kind: 'detection',
-          time: 0,
-          sealed: sealEvent(key, { tenant: 'bravo', site: 'ru-mow', eventId }, p),
-        };
-      });
+      const sealed = sealEvents(
+        key,
+        { tenant: 'bravo', site: 'ru-mow' },
+        plain.map((plaintext, j) => ({ eventId: `${batch.batchId}.${j}`, plaintext })),
+      );
+      const events = sealed.map((bytes, j) => ({
+        tenant: 'bravo',
+        eventId: `${batch.batchId}.${j}`,
+        kind: 'detection',
+        time: 0,
+        sealed: bytes,
+      }));
       const t4 = performance.now();
       site.policy.decide({
         principal: { type: 'Endpoint', id: 'bravo-1', tenant: 'bravo' },

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { toBytes } from '../bytes/index.ts';
@@ -10,6 +11,7 @@ import {
   importAeadKey,
   open,
   seal,
+  sealMany,
   unwrapKey,
   wrapKey,
 } from './aead.ts';
@@ -167,4 +169,120 @@ test('a prepared AeadKey seals and opens interchangeably with the raw key', () =
   // Changing the bytes after import does not change the prepared key.
   raw.fill(0);
   assert.deepEqual(open(prepared, b, aad), toBytes('y'));
+});
+
+// An independent reading of layout version 1 with node:crypto, the AAD given in one piece.
+function openDirectly(k: Uint8Array, sealed: Uint8Array, a: Uint8Array): Uint8Array {
+  const decipher = createDecipheriv('aes-256-gcm', k, sealed.subarray(1, 13), { authTagLength: 16 });
+  decipher.setAAD(Uint8Array.of(1, ...a));
+  decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+  const body = decipher.update(sealed.subarray(13, sealed.length - 16));
+  return new Uint8Array([...body, ...decipher.final()]);
+}
+
+test('seal and sealMany write layout version 1 exactly: node:crypto opens them with the AAD in one piece', () => {
+  const plaintext = toBytes('{"kind":"detection"}');
+  assert.deepEqual(openDirectly(key, seal(key, plaintext, aad), aad), plaintext);
+  const [whole, parts] = sealMany(key, [
+    { plaintext, aad },
+    { plaintext, aad: [aad.subarray(0, 3), new Uint8Array(), aad.subarray(3, 10), aad.subarray(10)] },
+  ]);
+  assert.ok(whole !== undefined && parts !== undefined);
+  assert.deepEqual(openDirectly(key, whole, aad), plaintext);
+  assert.deepEqual(openDirectly(key, parts, aad), plaintext);
+  // And open reads a value node:crypto sealed with the AAD in one piece.
+  const nonce = Uint8Array.from({ length: 12 }, (_, i) => 200 + i);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: 16 });
+  cipher.setAAD(Uint8Array.of(1, ...aad));
+  const body = new Uint8Array([...cipher.update(plaintext), ...cipher.final()]);
+  const direct = Uint8Array.of(1, ...nonce, ...body, ...cipher.getAuthTag());
+  assert.deepEqual(open(key, direct, aad), plaintext);
+});
+
+test('sealMany seals a batch that open reads item by item, each with its own nonce', () => {
+  const prepared = importAeadKey(key);
+  const items = Array.from({ length: 1000 }, (_, i) => ({
+    plaintext: toBytes(`event ${i} `.repeat(i % 7)),
+    aad: toBytes(`tenant=acme event=${i}`),
+  }));
+  const sealed = sealMany(prepared, items);
+  assert.equal(sealed.length, items.length);
+  const nonces = new Set<string>();
+  sealed.forEach((s, i) => {
+    const item = items[i];
+    assert.ok(item !== undefined);
+    assert.equal(s.length, item.plaintext.length + aeadOverhead);
+    assert.equal(s[0], aeadVersion);
+    assert.ok(Object.getPrototypeOf(s) === Uint8Array.prototype, 'no Buffer leaks out');
+    assert.deepEqual(open(key, s, item.aad), item.plaintext);
+    nonces.add(Array.from(s.subarray(1, 13)).join(','));
+  });
+  assert.equal(nonces.size, items.length, 'every value has a distinct nonce');
+  // The nonces are random, not a counter: not one pair of neighbours differs in the last byte only.
+  const sameHead = sealed.slice(1).filter((s, i) => {
+    const prev = sealed[i] as Uint8Array;
+    return s.subarray(1, 12).every((b, j) => b === prev[1 + j]);
+  });
+  assert.equal(sameHead.length, 0);
+  // Two batches of the same items share no nonce either.
+  const again = sealMany(prepared, items);
+  for (const s of again) assert.ok(!nonces.has(Array.from(s.subarray(1, 13)).join(',')));
+  assert.deepEqual(sealMany(key, []), []);
+});
+
+test('sealMany: a tampered, swapped or re-keyed value is refused, and the others still open', () => {
+  const items = [0, 1, 2].map((i) => ({ plaintext: toBytes(`telemetry ${i}`), aad: toBytes(`event=${i}`) }));
+  const sealed = sealMany(key, items);
+  const [a, b, c] = sealed;
+  assert.ok(a !== undefined && b !== undefined && c !== undefined);
+  for (let i = 1; i < b.length; i++) {
+    const tampered = new Uint8Array(b);
+    tampered[i] = (tampered[i] as number) ^ 0x01;
+    assert.throws(
+      () => open(key, tampered, items[1]?.aad ?? aad),
+      (e: unknown) => isVouchError(e, 'bad-digest'),
+      `byte ${i}`,
+    );
+  }
+  // Another item's associated data (an event moved to another slot) or another key fails.
+  assert.throws(
+    () => open(key, b, items[0]?.aad ?? aad),
+    (e: unknown) => isVouchError(e, 'bad-digest'),
+  );
+  assert.throws(
+    () => open(generateDataKey(), b, items[1]?.aad ?? aad),
+    (e: unknown) => isVouchError(e, 'bad-digest'),
+  );
+  // Writing into one result (they share a buffer) leaves its neighbours intact.
+  b.fill(0);
+  assert.deepEqual(open(key, a, items[0]?.aad ?? aad), items[0]?.plaintext);
+  assert.deepEqual(open(key, c, items[2]?.aad ?? aad), items[2]?.plaintext);
+  assert.throws(
+    () => sealMany(key.subarray(0, 31), items),
+    (e: unknown) => isVouchError(e, 'bad-key'),
+  );
+});
+
+test('property: sealMany with the AAD split anywhere opens with the joined AAD', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({ plaintext: fc.uint8Array({ maxLength: 300 }), aad: fc.uint8Array({ maxLength: 80 }) }),
+        {
+          maxLength: 8,
+        },
+      ),
+      fc.nat(80),
+      (items, cut) => {
+        const split = items.map(({ plaintext, aad: a }) => ({
+          plaintext,
+          aad: [a.subarray(0, Math.min(cut, a.length)), a.subarray(Math.min(cut, a.length))],
+        }));
+        sealMany(key, split).forEach((s, i) => {
+          assert.deepEqual(open(key, s, items[i]?.aad ?? aad), items[i]?.plaintext);
+        });
+      },
+    ),
+    { seed: 10, numRuns: 100 },
+  );
 });

@@ -29,11 +29,15 @@
  * 150-byte event took about 30 µs with a raw key and 13 µs with a prepared one on the (shared)
  * development machine, so a store that seals many
  * events under one tenant key imports it once ({@link importAeadKey}) and passes the
- * {@link AeadKey}; every function here accepts either form.
+ * {@link AeadKey}; every function here accepts either form. GCM needs one cipher context per
+ * nonce (node:crypto cannot re-key a context with a new IV), so what {@link sealMany} saves per
+ * value is the rest: the nonces come from one call to the random source, the associated data is
+ * fed to GCM in parts (GHASH of the parts in order is GHASH of their concatenation) instead of
+ * being copied behind the version byte, and the results share one output buffer: 1,000 events
+ * of 190 bytes (core/sites `sealEvents`) sealed in 4.7–5 ms instead of 11.7 ms one `seal` each.
  */
 
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
-import { concatBytes } from '../bytes/index.ts';
 import { VouchError } from '../errors.ts';
 
 /** aeadVersion is the first byte of every value {@link seal} produces. */
@@ -87,15 +91,15 @@ function assertKeyBytes(key: Uint8Array, what: string): void {
   }
 }
 
-function cipherKey(key: Uint8Array | AeadKey, what: string): Uint8Array | KeyObject {
+// A raw key is prepared here once per call (createCipheriv would do the same, per message).
+function cipherKey(key: Uint8Array | AeadKey, what: string): KeyObject {
   if (key instanceof AeadKey) return keyObjectOf(key);
   assertKeyBytes(key, what);
-  return key;
+  return createSecretKey(key);
 }
 
-function gcmAad(aad: Uint8Array): Uint8Array {
-  return concatBytes(Uint8Array.of(aeadVersion), aad);
-}
+// The GCM associated data is this byte followed by the caller's; it is fed as a separate part.
+const versionAad = Uint8Array.of(aeadVersion);
 
 /**
  * seal encrypts `plaintext` under a 32-byte `key`, binding `aad`, with a fresh random nonce, and
@@ -103,13 +107,74 @@ function gcmAad(aad: Uint8Array): Uint8Array {
  * throws `bad-key` for a key of the wrong length.
  */
 export function seal(key: Uint8Array | AeadKey, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  return sealAll(cipherKey(key, 'the encryption key'), [{ plaintext, aad }])[0] as Uint8Array;
+}
+
+/** SealItem is one value for {@link sealMany}. */
+export interface SealItem {
+  readonly plaintext: Uint8Array;
+  /**
+   * aad is the associated data, or its parts in order: parts are bound exactly as their
+   * concatenation would be, so `open` takes the joined bytes.
+   */
+  readonly aad: Uint8Array | readonly Uint8Array[];
+}
+
+/** maxSealMany bounds the number of values one {@link sealMany} call seals. */
+export const maxSealMany = 1 << 20;
+
+/**
+ * sealMany seals each item as {@link seal} would, under one key, and returns the sealed values in
+ * the order of `items`, in exactly the layout `seal` makes, each with its own random 96-bit
+ * nonce (all drawn at once from the system's secure random source; never a counter). The
+ * returned arrays are views of one buffer allocated for the call, owned by the caller and
+ * written by nothing else; together they keep that buffer alive. It throws `bad-key` for a key
+ * of the wrong length and `too-large` for more than {@link maxSealMany} items.
+ */
+export function sealMany(key: Uint8Array | AeadKey, items: readonly SealItem[]): Uint8Array[] {
   const k = cipherKey(key, 'the encryption key');
-  const nonce = plain(randomBytes(aeadNonceLength));
-  const cipher = createCipheriv('aes-256-gcm', k, nonce, { authTagLength: aeadTagLength });
-  cipher.setAAD(gcmAad(aad));
-  const body = cipher.update(plaintext);
-  const last = cipher.final();
-  return concatBytes(Uint8Array.of(aeadVersion), nonce, body, last, cipher.getAuthTag());
+  if (items.length > maxSealMany) {
+    throw new VouchError('too-large', `sealMany seals at most ${maxSealMany} values at once`, {
+      limit: maxSealMany,
+    });
+  }
+  return sealAll(k, items);
+}
+
+function sealAll(key: KeyObject, items: readonly SealItem[]): Uint8Array[] {
+  let total = 0;
+  for (const item of items) total += item.plaintext.length + aeadOverhead;
+  // Zero-filled; every byte is overwritten below, and a short cipher output is an invariant error.
+  const out = Buffer.alloc(total);
+  const nonces = randomBytes(aeadNonceLength * items.length);
+  const sealed: Uint8Array[] = new Array(items.length);
+  let at = 0;
+  for (let i = 0; i < items.length; i++) {
+    const { plaintext, aad } = items[i] as SealItem;
+    const start = at;
+    out[at] = aeadVersion;
+    nonces.copy(out, at + 1, i * aeadNonceLength, (i + 1) * aeadNonceLength);
+    at += 1 + aeadNonceLength;
+    const cipher = createCipheriv('aes-256-gcm', key, out.subarray(start + 1, at), {
+      authTagLength: aeadTagLength,
+    });
+    cipher.setAAD(versionAad);
+    if (aad instanceof Uint8Array) cipher.setAAD(aad);
+    else for (const part of aad) cipher.setAAD(part);
+    at += copyAll(cipher.update(plaintext), out, at);
+    at += copyAll(cipher.final(), out, at);
+    const tag = cipher.getAuthTag();
+    if (at - start !== 1 + aeadNonceLength + plaintext.length || tag.length !== aeadTagLength) {
+      throw new VouchError('invariant', 'internal error: AES-GCM produced output of an unexpected length');
+    }
+    at += copyAll(tag, out, at);
+    sealed[i] = new Uint8Array(out.buffer, out.byteOffset + start, at - start);
+  }
+  return sealed;
+}
+
+function copyAll(from: Buffer, to: Buffer, at: number): number {
+  return from.length === 0 ? 0 : from.copy(to, at);
 }
 
 /**
@@ -131,11 +196,13 @@ export function open(key: Uint8Array | AeadKey, sealed: Uint8Array, aad: Uint8Ar
   const body = sealed.subarray(1 + aeadNonceLength, sealed.length - aeadTagLength);
   const tag = sealed.subarray(sealed.length - aeadTagLength);
   const decipher = createDecipheriv('aes-256-gcm', k, nonce, { authTagLength: aeadTagLength });
-  decipher.setAAD(gcmAad(aad));
+  decipher.setAAD(versionAad);
+  decipher.setAAD(aad);
   decipher.setAuthTag(tag);
   const out = decipher.update(body);
   try {
-    return concatBytes(out, decipher.final());
+    const last = decipher.final();
+    return last.length === 0 ? copyOut(out) : copyOut(Buffer.concat([out, last]));
   } catch {
     out.fill(0);
     throw new VouchError(
@@ -173,6 +240,11 @@ export function unwrapKey(kek: Uint8Array | AeadKey, wrapped: Uint8Array, aad: U
     throw new VouchError('bad-key', `a wrapped data key must be ${aeadKeyLength} bytes`);
   }
   return dek;
+}
+
+// A copy as a plain Uint8Array (whose buffer is its own), for a Buffer that may share a pool.
+function copyOut(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
 
 // Buffers must not leak out of core/crypto (see hash.ts).

@@ -9,8 +9,11 @@ export {
   aeadVersion,
   generateDataKey,
   importAeadKey,
+  maxSealMany,
   open,
+  type SealItem,
   seal,
+  sealMany,
   unwrapKey,
   wrapKey,
 } from './aead.ts';

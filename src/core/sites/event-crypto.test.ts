@@ -4,9 +4,11 @@ import { toBytes, toText } from '../bytes/index.ts';
 import { generateDataKey } from '../crypto/index.ts';
 import { isVouchError } from '../errors.ts';
 import {
+  type EventRef,
   eventAad,
   openEvent,
   sealEvent,
+  sealEvents,
   sealedEventOverhead,
   tenantKeyAad,
   unwrapTenantKey,
@@ -87,4 +89,61 @@ test('a wrapped tenant key unwraps only for its site and tenant under the site k
     () => openEvent(kek, ref, wrapped),
     (e: unknown) => isVouchError(e, 'bad-digest'),
   );
+});
+
+test('sealEvents seals a batch that openEvent opens one by one, each bound to its own id', () => {
+  const key = generateDataKey();
+  const scope = { tenant: 'acme', site: 'ch-zrh' } as const;
+  const batch = '3f1c2a9e-8b4d-4c6e-9f0a-1b2c3d4e5f60';
+  const events = Array.from({ length: 1000 }, (_, i) => ({
+    eventId: `${batch}.${i}`,
+    plaintext: toBytes(`{"kind":"detection","n":${i}}`),
+  }));
+  const sealed = sealEvents(key, scope, events);
+  assert.equal(sealed.length, events.length);
+  const nonces = new Set<string>();
+  sealed.forEach((s, i) => {
+    const e = events[i];
+    assert.ok(e !== undefined);
+    assert.equal(s.length, e.plaintext.length + sealedEventOverhead);
+    assert.deepEqual(openEvent(key, { ...scope, eventId: e.eventId }, s), e.plaintext);
+    nonces.add(Array.from(s.subarray(1, 13)).join(','));
+  });
+  assert.equal(nonces.size, events.length, 'every event has a distinct nonce');
+  const moved: [string, EventRef][] = [
+    ['other event', { ...scope, eventId: `${batch}.1` }],
+    ['other tenant', { tenant: 'globex', site: 'ch-zrh', eventId: `${batch}.0` }],
+    ['other site', { tenant: 'acme', site: 'ru-mow', eventId: `${batch}.0` }],
+  ];
+  for (const [name, r] of moved) {
+    assert.throws(
+      () => openEvent(key, r, sealed[0] as Uint8Array),
+      (e: unknown) => isVouchError(e, 'bad-digest'),
+      name,
+    );
+  }
+  const flipped = new Uint8Array(sealed[2] as Uint8Array);
+  flipped[20] = (flipped[20] as number) ^ 0x01;
+  assert.throws(
+    () => openEvent(key, { ...scope, eventId: `${batch}.2` }, flipped),
+    (e: unknown) => isVouchError(e, 'bad-digest'),
+  );
+});
+
+test('sealEvents refuses a malformed tenant, site or event id before sealing anything', () => {
+  const key = generateDataKey();
+  const ok = { eventId, plaintext: toBytes('{}') };
+  const bad: [string, () => unknown][] = [
+    ['tenant', () => sealEvents(key, { tenant: 'Acme', site: 'ch-zrh' }, [ok])],
+    ['site', () => sealEvents(key, { tenant: 'acme', site: 'uk-lon' }, [ok])],
+    ['eventId', () => sealEvents(key, { tenant: 'acme', site: 'ch-zrh' }, [ok, { ...ok, eventId: 'a"b.1' }])],
+  ];
+  for (const [field, run] of bad) {
+    assert.throws(
+      run,
+      (e: unknown) => isVouchError(e, 'invalid-argument') && e.details.field === field,
+      field,
+    );
+  }
+  assert.deepEqual(sealEvents(key, { tenant: 'acme', site: 'ch-zrh' }, []), []);
 });

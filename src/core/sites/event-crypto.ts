@@ -13,11 +13,16 @@
  * tenant key: {"_type":"https://vouch.example/tenant-key-aad/v1","site":"<site>","tenant":"<tenant>"}
  * ```
  *
+ * {@link sealEvents} seals a batch's events at once (core/crypto `sealMany`: one draw of random
+ * nonces, no per-event copies of the associated data), byte for byte as {@link sealEvent} would
+ * one by one, so {@link openEvent} opens either.
+ *
  * This module holds no keys and does no I/O; the site store owns keys and rows. Erasure is the
  * store destroying the wrapped tenant key, after which every sealed event is unreadable.
  */
 
-import { type AeadKey, aeadOverhead, open, seal, unwrapKey, wrapKey } from '../crypto/index.ts';
+import { toBytes } from '../bytes/index.ts';
+import { type AeadKey, aeadOverhead, open, seal, sealMany, unwrapKey, wrapKey } from '../crypto/index.ts';
 import { VouchError } from '../errors.ts';
 import { formatCanonicalJson } from '../json/index.ts';
 import { eventIdProblem, type SiteId, siteIdProblem, tenantIdProblem } from './ids.ts';
@@ -69,6 +74,54 @@ export function tenantKeyAad(ref: TenantKeyRef): Uint8Array {
  */
 export function sealEvent(dataKey: Uint8Array | AeadKey, ref: EventRef, plaintext: Uint8Array): Uint8Array {
   return seal(dataKey, plaintext, eventAad(ref));
+}
+
+/** EventScope is the tenant and site shared by the events of one {@link sealEvents} call. */
+export interface EventScope {
+  readonly tenant: string;
+  readonly site: SiteId;
+}
+
+/** EventToSeal is one event for {@link sealEvents}: its id and its bytes. */
+export interface EventToSeal {
+  readonly eventId: string;
+  readonly plaintext: Uint8Array;
+}
+
+/**
+ * sealEvents seals many events of one tenant at one site under its data key, each exactly as
+ * {@link sealEvent} with `{ ...scope, eventId }` would (its own random nonce, its own event id
+ * bound), and returns them in order (views of one buffer; see core/crypto `sealMany`). It throws
+ * `invalid-argument` for a malformed tenant, site or event id, before anything is sealed.
+ */
+export function sealEvents(
+  dataKey: Uint8Array | AeadKey,
+  scope: EventScope,
+  events: readonly EventToSeal[],
+): Uint8Array[] {
+  // The AAD of every event is this template with the probe id replaced by the event's id: ids
+  // are letters, digits, "_", "-" and ".", which canonical JSON writes as they are.
+  const template = eventAad({ tenant: scope.tenant, site: scope.site, eventId: aadProbe });
+  const at = indexOfBytes(template, aadProbeBytes) + aadProbeOffset;
+  const before = template.subarray(0, at);
+  const after = template.subarray(at + aadProbe.length);
+  const items = events.map(({ eventId, plaintext }) => {
+    check('eventId', eventIdProblem(eventId));
+    return { plaintext, aad: [before, toBytes(eventId), after] };
+  });
+  return sealMany(dataKey, items);
+}
+
+const aadProbe = 'probe-event-id-0.0';
+const aadProbeBytes = toBytes(`"event":"${aadProbe}"`);
+const aadProbeOffset = '"event":"'.length;
+
+function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  throw new VouchError('invariant', 'internal error: the event id is missing from its associated data');
 }
 
 /**

@@ -33,10 +33,13 @@ export {
 } from './countries.ts';
 export {
   type EventRef,
+  type EventScope,
+  type EventToSeal,
   eventAad,
   eventAadType,
   openEvent,
   sealEvent,
+  sealEvents,
   sealedEventOverhead,
   type TenantKeyRef,
   tenantKeyAad,

@@ -28,7 +28,7 @@
 
 import { createHash } from 'node:crypto';
 import { concatBytes, toBytes } from '../../core/bytes/index.ts';
-import { type AeadKey, seal, sha256 } from '../../core/crypto/index.ts';
+import { type AeadKey, sha256 } from '../../core/crypto/index.ts';
 import { isVouchError, VouchError } from '../../core/errors.ts';
 import {
   formatCanonicalJson,
@@ -38,11 +38,12 @@ import {
   parseJson,
 } from '../../core/json/index.ts';
 import {
-  eventAad,
+  type EventToSeal,
   maxTelemetryBatchBytes,
   maxTelemetryEvents,
   parseTelemetryBatch,
   parseTime,
+  sealEvents,
   type TelemetryBatch,
   type TelemetryEvent,
 } from '../../core/sites/index.ts';
@@ -273,30 +274,30 @@ export class Gateway {
    * canonical encoding per event: a parsed event is a plain object of exactly its fields, so
    * `formatCanonicalJson(event)` is `formatTelemetryEvent(event)` without its re-validation, and
    * the batch's canonical JSON (whose SHA-256 is `telemetryBatchDigest`) is assembled from those
-   * bytes. The AAD of each event is core's `eventAad`, computed once per batch and re-spliced
-   * around each event id (ids need no JSON escaping). ingest.test.ts checks all three equalities.
+   * bytes. The events are sealed together by core's `sealEvents` (byte for byte what `sealEvent`
+   * makes per event: AAD (tenant, site, event id), a random nonce each). ingest.test.ts checks
+   * all three equalities.
    */
   #seal(batch: TelemetryBatch, key: AeadKey | undefined): { events: StoredEvent[]; digest: Uint8Array } {
-    const site = this.site.id;
-    const first = `${batch.batchId}.0`;
-    const template = eventAad({ tenant: batch.tenant, site, eventId: first });
-    const at = indexOfBytes(template, toBytes(JSON.stringify(first)));
-    const before = template.subarray(0, at + 1);
-    const after = template.subarray(at + 1 + first.length);
-    const plaintexts: Uint8Array[] = [];
-    const events = batch.events.map((event, i): StoredEvent => {
-      const eventId = `${batch.batchId}.${i}`;
-      const plaintext = formatCanonicalJson(event);
-      plaintexts.push(plaintext);
-      return {
+    const count = batch.events.length;
+    const plaintexts: Uint8Array[] = new Array(count);
+    const toSeal: EventToSeal[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const plaintext = formatCanonicalJson(batch.events[i] as TelemetryEvent);
+      plaintexts[i] = plaintext;
+      toSeal[i] = { eventId: `${batch.batchId}.${i}`, plaintext };
+    }
+    const sealed =
+      key === undefined ? plaintexts : sealEvents(key, { tenant: batch.tenant, site: this.site.id }, toSeal);
+    const events = batch.events.map(
+      (event, i): StoredEvent => ({
         tenant: batch.tenant,
-        eventId,
+        eventId: (toSeal[i] as EventToSeal).eventId,
         kind: event.kind,
         time: parseTime(eventTime(event)),
-        sealed:
-          key === undefined ? plaintext : seal(key, plaintext, concatBytes(before, toBytes(eventId), after)),
-      };
-    });
+        sealed: sealed[i] as Uint8Array,
+      }),
+    );
     return { events, digest: batchDigest(batch, plaintexts) };
   }
 }
@@ -315,14 +316,6 @@ export function batchDigest(batch: TelemetryBatch, canonicalEvents: readonly Uin
 }
 
 const comma = Uint8Array.of(0x2c);
-
-function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  throw new VouchError('invariant', 'internal error: an event id is missing from its associated data');
-}
 
 function eventTime(event: TelemetryEvent): string {
   return event.kind === 'sample' ? event.firstSeen : event.time;

@@ -13,6 +13,7 @@ import { rebuildCommand } from './rebuild.ts';
 import { repoCommand } from './repo.ts';
 import { rulesCommand } from './rules.ts';
 import { scanCommand } from './scan.ts';
+import { serveCommand } from './serve.ts';
 import { sigstoreCommand } from './sigstore.ts';
 import { siteCommand } from './site.ts';
 import { witnessCommand } from './witness.ts';
@@ -33,4 +34,5 @@ export const commands: readonly Command[] = [
   agentCommand,
   siteCommand,
   accessCommand,
+  serveCommand,
 ];
