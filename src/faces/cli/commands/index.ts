@@ -4,6 +4,7 @@ import type { Command } from '../io.ts';
 import { accessCommand } from './access.ts';
 import { agentCommand } from './agent.ts';
 import { approveCommand } from './approve.ts';
+import { auditCommand } from './audit.ts';
 import { buildCommand } from './build.ts';
 import { keyCommand } from './key.ts';
 import { logCommand } from './log.ts';
@@ -35,4 +36,5 @@ export const commands: readonly Command[] = [
   siteCommand,
   accessCommand,
   serveCommand,
+  auditCommand,
 ];
