@@ -62,12 +62,17 @@ export async function auditLog(input: AuditLogInput): Promise<LogAudit> {
     return { from: 0n, findings, consistent: false };
   }
   let cosigners: string[] = [];
-  try {
-    cosigners = checkCheckpointPolicy(client.signedCheckpoint(), input.policy).cosigners.map(
-      (c) => c.witness,
-    );
-  } catch (error) {
-    findings.push(finding('quorum', input.name, `checkpoint of size ${client.size}: ${reason(error)}`));
+  // An empty log commits to nothing, and a log publishes its first checkpoint (size 0, signed by
+  // the log alone) before any witness has seen it: a new site's ledger with no access yet. It
+  // needs no quorum; whatever it grows into must still be consistent with it and witnessed.
+  if (client.size > 0n) {
+    try {
+      cosigners = checkCheckpointPolicy(client.signedCheckpoint(), input.policy).cosigners.map(
+        (c) => c.witness,
+      );
+    } catch (error) {
+      findings.push(finding('quorum', input.name, `checkpoint of size ${client.size}: ${reason(error)}`));
+    }
   }
   let from = 0n;
   const previous = input.previous;
