@@ -6,12 +6,20 @@
  * entry's offline proof checked, a forged history that the witnesses refuse and the monitor
  * reports; then a release: the example product built in the sandbox, rebuilt by the supervisor,
  * approved, published through the TUF repository and installed by an endpoint agent, and a
- * sabotaged build refused. Servers run on 127.0.0.1 and are stopped at the end. It exits non-zero
+ * sabotaged build refused. Then customer data stays in its jurisdiction: two data sites (ch-zrh,
+ * ru-mow) from one signed registry, each with an access ledger cosigned by the same two witnesses;
+ * a Japanese tenant's telemetry sent to ru-mow is answered 421 and lands at ch-zrh, a Brazilian
+ * tenant's lands at ru-mow; staff in Russia are denied the Japanese data; a privacy officer in
+ * Switzerland exports it with the customer's approval; the customer verifies its access record
+ * offline. Last, the supervisor's audit checks every log, release and access and writes a signed
+ * report and an HTML page. Servers run on 127.0.0.1 and are stopped at the end. It exits non-zero
  * if any step misbehaves.
  */
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,9 +27,11 @@ import { toBytes } from '../src/core/bytes/index.ts';
 import { createSigner } from '../src/core/crypto/index.ts';
 import { openKeyFile } from '../src/core/crypto/keyfile.ts';
 import { createNoteSigner, signNote } from '../src/core/note/index.ts';
+import { formatTenantRecord } from '../src/core/sites/index.ts';
 import { formatCheckpoint } from '../src/core/tlog/checkpoint.ts';
 import { formatAddCheckpointRequest } from '../src/core/tlog/witness-request.ts';
 import { emptyLogEdge, integrate } from '../src/services/log/integrate.ts';
+import { parseTenantDirectory } from '../src/services/site/config.ts';
 import { FsBlobStore } from '../src/storage/fs/blob.ts';
 
 const { values } = parseArgs({ options: { dir: { type: 'string' } } });
@@ -254,6 +264,366 @@ async function releaseStory(logUrl: string, logVkey: string, logPolicy: string):
   vouch(['repo', 'publish', 'repo', ...online, ...logFlags], 1);
 }
 
+/** freePort binds port 0 on 127.0.0.1, reads the port the kernel chose and releases it. */
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') done(address.port);
+        else fail(new Error('no port'));
+      });
+    });
+  });
+}
+
+/** fail stops the demo with a message when a step misbehaves. */
+function fail(message: string): never {
+  process.stderr.write(`demo: ${message}\n`);
+  stopServers();
+  process.exit(1);
+}
+
+/** The supervisor's two witnesses (folders w1 and w2): their verifier keys and URLs. */
+interface Witnesses {
+  readonly vkeys: readonly string[];
+  readonly urls: readonly string[];
+}
+
+/** What the residency chapter leaves for the audit: each site's ledger key and witness policy file. */
+interface SitesWorld {
+  readonly ledgers: readonly { site: string; folder: string; vkey: string; policy: string }[];
+  readonly approvals: readonly string[];
+}
+
+/** agentBatch is one agent's telemetry batch: a detection, an update and a sample, as docs/sites.md shows. */
+function agentBatch(tenant: string, endpoint: string): string {
+  return JSON.stringify({
+    batchId: randomUUID(),
+    tenant,
+    endpoint,
+    events: [
+      {
+        kind: 'detection',
+        time: '2026-03-01T08:00:00Z',
+        sha256: createHash('sha256').update(`${tenant} eicar`).digest('hex'),
+        signature: 'Win.Test.EICAR',
+        database: 'main',
+        databaseVersion: '1',
+      },
+      {
+        kind: 'update',
+        time: '2026-03-01T08:01:00Z',
+        target: 'products/hello/',
+        to: '1.0.0',
+        outcome: 'ok',
+      },
+      {
+        kind: 'sample',
+        sha256: createHash('sha256').update(`${tenant} invoice`).digest('hex'),
+        size: 2048,
+        fileType: 'pe32',
+        firstSeen: '2026-03-01T08:05:00Z',
+        name: 'invoice.exe',
+      },
+    ],
+  });
+}
+
+/** postBatch sends a batch to a gateway as an agent would, prints the answer and returns its status and body. */
+async function postBatch(
+  site: string,
+  url: string,
+  token: string,
+  body: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const answer = await fetch(`${url}v1/telemetry`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await answer.text();
+  const location = answer.headers.get('location');
+  process.stdout.write(
+    `  POST ${url}v1/telemetry (${site}) -> ${answer.status}${location === null ? '' : ` Location: ${location}`} ${text.trim()}\n`,
+  );
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    fail(`${site} answered ${answer.status} with a body that is not JSON`);
+  }
+  return { status: answer.status, json };
+}
+
+/**
+ * residencyStory: two data sites from one signed registry, each with an access ledger the
+ * supervisor's witnesses cosign; a Japanese tenant's telemetry lands only in Switzerland, a
+ * Brazilian tenant's at ru-mow; staff in Russia are denied the Japanese data; a privacy officer
+ * in Switzerland exports it with the customer's approval; the customer verifies its access
+ * record offline.
+ */
+async function residencyStory(witnesses: Witnesses): Promise<SitesWorld> {
+  const sites = [
+    { site: 'ch-zrh', folder: 'ch' },
+    { site: 'ru-mow', folder: 'ru' },
+  ] as const;
+  say("Customer data stays in its jurisdiction: each site's access ledger is cosigned by both witnesses");
+  const ledgers: { site: string; folder: string; vkey: string; policy: string }[] = [];
+  for (const { site, folder } of sites) {
+    const origin = `ledger.${site}.vouch.example`;
+    const vkey = key(origin, `ledger-${site}.key`);
+    for (const n of [1, 2])
+      vouch(['witness', 'add-log', '--dir', `w${n}`, '--origin', origin, '--vkey', vkey]);
+    ledgers.push({ site, folder, vkey, policy: `witnesses-${site}.txt` });
+  }
+
+  say('Two sites, ch-zrh (neutral, Switzerland) and ru-mow (home), from one signed site registry');
+  const urls: Record<string, string> = {};
+  for (const { site } of sites) urls[site] = `http://127.0.0.1:${await freePort()}/`;
+  const ch = urls['ch-zrh'] ?? '';
+  const ru = urls['ru-mow'] ?? '';
+  key('site-registry.vouch.example', 'registry.key');
+  const registryVkey = vouch(
+    ['site', 'init', 'ch', '--site', 'ch-zrh', '--registry-key', 'registry.key'].concat([
+      '--neutral-url',
+      ch,
+      '--home-url',
+      ru,
+      '--listen',
+      new URL(ch).host,
+    ]),
+  ).trim();
+  vouch(
+    ['site', 'init', 'ru', '--site', 'ru-mow', '--registry', 'ch/registry.json'].concat([
+      '--registry-vkey',
+      registryVkey,
+      '--listen',
+      new URL(ru).host,
+    ]),
+  );
+  for (const { site, folder, vkey, policy } of ledgers) {
+    const text = [
+      `log ${vkey}`,
+      `witness w1 ${witnesses.vkeys[0]} ${witnesses.urls[0]}`,
+      `witness w2 ${witnesses.vkeys[1]} ${witnesses.urls[1]}`,
+      'group both all w1 w2',
+      'quorum both',
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, policy), text);
+    vouch(
+      ['log', 'init', '--dir', `${folder}/ledger`, '--origin', `ledger.${site}.vouch.example`].concat([
+        '--key',
+        `ledger-${site}.key`,
+        '--policy',
+        policy,
+      ]),
+    );
+  }
+
+  say(
+    'A tenant in Japan (data in Switzerland, access only with its approval) and one in Brazil (data at ru-mow)',
+  );
+  const approvalVkey = key('sakura-kk.approver.example', 'sakura-approver.key');
+  const jp = { tenant: 'sakura-kk', country: 'JP', endpoint: 'jp-host-1', home: 'ch-zrh' };
+  const br = { tenant: 'ipe-ltda', country: 'BR', endpoint: 'br-host-1', home: 'ru-mow' };
+  const tokens: Record<string, string> = {};
+  for (const t of [jp, br]) {
+    for (const { site, folder } of sites) {
+      const approval =
+        t === jp ? ['--name', 'Sakura KK', '--approval-vkey', approvalVkey, '--approval-required'] : [];
+      const elsewhere = site === t.home ? [] : ['--elsewhere'];
+      vouch([
+        'site',
+        'add-tenant',
+        folder,
+        '--tenant',
+        t.tenant,
+        '--country',
+        t.country,
+        ...approval,
+        ...elsewhere,
+      ]);
+      tokens[`${site}/${t.tenant}`] = vouch(
+        ['site', 'add-endpoint', folder, '--tenant', t.tenant, '--endpoint', t.endpoint],
+        0,
+        { quiet: true },
+      ).trim();
+      process.stdout.write(`  (an endpoint credential for ${t.endpoint}, shown once, kept by the agent)\n`);
+    }
+  }
+  const served = await Promise.all(sites.map(({ folder }) => serve(['site', 'serve', folder])));
+  for (const [i, { site }] of sites.entries()) {
+    if (served[i] !== urls[site])
+      fail(`${site} serves at ${served[i]}, not at its registry URL ${urls[site]}`);
+  }
+
+  say('The Japanese agent reports to ru-mow by mistake: 421, its data lives at ch-zrh; it resends there');
+  const jpBatch = agentBatch(jp.tenant, jp.endpoint);
+  const wrong = await postBatch('ru-mow', ru, tokens[`ru-mow/${jp.tenant}`] ?? '', jpBatch);
+  if (wrong.status !== 421 || wrong.json['site'] !== 'ch-zrh' || wrong.json['url'] !== ch)
+    fail(`ru-mow answered ${wrong.status} to a Japanese batch, not 421 naming ch-zrh`);
+  process.stdout.write(`  ru-mow answers 421: tenant ${jp.tenant}'s data lives at ch-zrh, nothing stored\n`);
+  const landed = await postBatch('ch-zrh', ch, tokens[`ch-zrh/${jp.tenant}`] ?? '', jpBatch);
+  if (landed.status !== 200 || landed.json['status'] !== 'stored') fail(`ch-zrh did not store the batch`);
+  say("The Brazilian agent's telemetry lands at ru-mow");
+  const brLanded = await postBatch(
+    'ru-mow',
+    ru,
+    tokens[`ru-mow/${br.tenant}`] ?? '',
+    agentBatch(br.tenant, br.endpoint),
+  );
+  if (brLanded.status !== 200 || brLanded.json['status'] !== 'stored') fail(`ru-mow did not store the batch`);
+
+  const why = ['--justification', 'customer data request under contract', '--ticket', 'PRIV-7'];
+  say("A staff member in Russia asks for the Japanese tenant's data: denied by policy, and ledgered");
+  vouch(
+    ['site', 'export', 'ch', '--tenant', jp.tenant, '--out', 'denied.jsonl', '--as', 'ivan'].concat([
+      '--employer',
+      'Vouch AG',
+      '--office',
+      'CH',
+      '--location',
+      'RU',
+      ...why,
+    ]),
+    1,
+  );
+
+  say('A privacy officer in Switzerland requests an export; the Japanese customer approves it');
+  const heidi = ['--as', 'heidi', '--employer', 'Vouch AG', '--office', 'CH', '--location', 'CH'];
+  const requestId = vouch(
+    ['access', 'request', 'ch', '--tenant', jp.tenant, ...heidi, '--role', 'privacy-officer'].concat([
+      '--purpose',
+      'customer-export',
+      ...why,
+      '--scope',
+      'telemetry',
+      '--out',
+      'sakura-request.json',
+    ]),
+  ).trim();
+  vouch([
+    'access',
+    'approve',
+    '--request',
+    'sakura-request.json',
+    '--key',
+    'sakura-approver.key',
+    '--out',
+    'sakura-approval.json',
+  ]);
+  vouch([
+    'access',
+    'approve',
+    'ch',
+    '--tenant',
+    jp.tenant,
+    '--id',
+    requestId,
+    '--approval',
+    'sakura-approval.json',
+  ]);
+  say('The export happens at ch-zrh, under the approval, recorded in the ledger before any data is released');
+  vouch([
+    'site',
+    'export',
+    'ch',
+    '--tenant',
+    jp.tenant,
+    '--out',
+    'sakura.jsonl',
+    ...heidi,
+    ...why,
+    '--request',
+    requestId,
+  ]);
+
+  say("At ru-mow, its own privacy officer exports the Brazilian tenant's data: home data, read at home");
+  vouch(
+    ['site', 'export', 'ru', '--tenant', br.tenant, '--out', 'ipe.jsonl', '--as', 'olga'].concat([
+      '--employer',
+      'Vouch RU',
+      '--office',
+      'RU',
+      '--location',
+      'RU',
+      '--justification',
+      'customer data request under contract',
+      '--ticket',
+      'PRIV-8',
+    ]),
+  );
+
+  say('The customer fetches its access record and verifies it offline: ledger key and 2-of-2 witnesses');
+  vouch(['site', 'my-access', 'ch', '--tenant', jp.tenant, '--out', 'sakura-access.json']);
+  const chLedger = ledgers[0];
+  if (chLedger === undefined) fail('no ch-zrh ledger');
+  vouch(
+    ['site', 'verify-access', 'sakura-access.json', '--tenant', jp.tenant].concat([
+      '--ledger-vkey',
+      chLedger.vkey,
+      '--policy',
+      chLedger.policy,
+    ]),
+  );
+  return { ledgers, approvals: ['sakura-approval.json'] };
+}
+
+/**
+ * auditStory: the supervisor's audit over the whole world: the release log and both ledgers
+ * (consistency, witness quorum), the repository (every version logged, approved, rebuilt), and
+ * every ledger entry replayed against the Cedar policy. It writes a signed report and a page.
+ */
+function auditStory(logPolicy: string, world: SitesWorld): void {
+  say("The supervisor's audit: every log, every release and every access, against every promise");
+  key('auditor.supervisor.example', 'auditor.key');
+  mkdirSync(join(dir, 'audit'), { recursive: true });
+  writeFileSync(join(dir, 'audit', 'release-log.policy'), logPolicy);
+  const sites = world.ledgers.map(({ site, folder, vkey, policy }) => {
+    // The tenant records each site hosts, one `<tenant>.json` each, as the audit reads them.
+    const tenantsDir = join(dir, 'audit', 'tenants', site);
+    mkdirSync(tenantsDir, { recursive: true });
+    const directory = parseTenantDirectory(new Uint8Array(readFileSync(join(dir, folder, 'tenants.json'))));
+    for (const record of directory.tenants) {
+      if (record.site === site)
+        writeFileSync(join(tenantsDir, `${record.id}.json`), formatTenantRecord(record));
+    }
+    return {
+      site,
+      ledger: `../${folder}/ledger/tiles`,
+      vkey,
+      witnessPolicy: `../${policy}`,
+      tenants: `tenants/${site}`,
+      approvals: `approvals/${site}`,
+    };
+  });
+  // The customers' approvals, named by their SHA-256, as the ledger entries cite them.
+  for (const { site } of world.ledgers) mkdirSync(join(dir, 'audit', 'approvals', site), { recursive: true });
+  for (const file of world.approvals) {
+    const bytes = readFileSync(join(dir, file));
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    writeFileSync(join(dir, 'audit', 'approvals', 'ch-zrh', `${digest}.json`), bytes);
+  }
+  const config = {
+    releaseLog: { location: '../log/tiles', policy: 'release-log.policy' },
+    repository: { location: '../repo/public', name: 'vouch-demo', releasePolicy: '../release-policy.json' },
+    sites,
+    policy: resolve(import.meta.dirname, '..', 'policies'),
+    auditorKey: '../auditor.key',
+  };
+  writeFileSync(join(dir, 'audit', 'audit.json'), `${JSON.stringify(config, null, 2)}\n`);
+  process.stdout.write(readFileSync(join(dir, 'audit', 'audit.json'), 'utf8'));
+  vouch(['audit', '--config', 'audit/audit.json', '--state', 'audit/state', '--out', 'audit/report']);
+  process.stdout.write(
+    `  the signed report: ${join(dir, 'audit', 'report', 'report.dsse.json')}\n  the page: ${join(dir, 'audit', 'report', 'report.html')}\n`,
+  );
+}
+
 function stopServers(): void {
   for (const child of servers) child.kill('SIGTERM');
 }
@@ -368,8 +738,21 @@ try {
   );
 
   await releaseStory(logUrl, logVkey, policy);
+  const world = await residencyStory({ vkeys: witnessVkeys, urls: witnessUrls });
+  auditStory(policy, world);
 
-  process.stdout.write(`\nDone. Everything is in ${dir}\n`);
+  process.stdout.write(
+    [
+      '',
+      `Done. Everything is in ${dir}`,
+      `  the audit report:   ${join(dir, 'audit', 'report', 'report.html')} (signed: report.dsse.json)`,
+      `  the release log:    ${join(dir, 'log')} (tiles, checkpoint cosigned by w1 and w2)`,
+      `  the update repo:    ${join(dir, 'repo', 'public')}`,
+      `  the sites:          ${join(dir, 'ch')} (ch-zrh), ${join(dir, 'ru')} (ru-mow), each with its ledger/`,
+      `  the customer's proof: ${join(dir, 'sakura-access.json')}`,
+      '',
+    ].join('\n'),
+  );
 } finally {
   stopServers();
 }

@@ -1,12 +1,13 @@
 /**
  * The README's main command keeps working: `npm run demo` (scripts/quickstart.ts) runs every step
  * with the real CLI and servers and exits 0 only when each step behaved as shown (refusals
- * included: a step expected to fail must fail).
+ * included: a step expected to fail must fail), through the residency chapter (421, a denial
+ * in Russia, the customer's offline check) and the supervisor's audit, which must pass.
  */
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -36,6 +37,29 @@ test('npm run demo runs from start to end', () => {
     assert.match(r.stdout, /unchanged, \d+ ms, 2 requests/);
     assert.match(r.stdout, /differs share\/stamp\.txt/);
     assert.match(r.stdout, /rebuilds check failed \(rebuild\)/);
+    // Residency: the Japanese batch sent to ru-mow is refused with 421 naming ch-zrh, then
+    // stored there; staff in Russia are denied by the forbid policy; the customer's access
+    // record verifies offline against the 2-of-2 witness policy.
+    assert.match(r.stdout, /\(ru-mow\) -> 421 [^\n]*"site":"ch-zrh"/);
+    assert.match(r.stdout, /\(ch-zrh\) -> 200 [^\n]*"status":"stored","count":3/);
+    assert.match(r.stdout, /\(ru-mow\) -> 200 [^\n]*"status":"stored","count":3/);
+    assert.match(
+      r.stdout,
+      /export of tenant sakura-kk.s data at ch-zrh is denied: forbid: neutral-staff-located-in-ch/,
+    );
+    assert.equal(existsSync(join(dir, 'denied.jsonl')), false);
+    assert.match(r.stdout, /\tallow\tperson heidi \(privacy-officer, in CH\)\tcustomer-export\t/);
+    assert.match(
+      r.stdout,
+      /verified 2 entries of tenant sakura-kk in ledger\.ch-zrh\.vouch\.example, cosigned by w1, w2/,
+    );
+    // The supervisor's audit passes on the demo's world and writes its report.
+    assert.match(
+      r.stdout,
+      /audit passed: every promise held \(release log at size \d+, ledger ch-zrh at size 2, ledger ru-mow at size 1\)/,
+    );
+    assert.match(readFileSync(join(dir, 'audit', 'report', 'report.html'), 'utf8'), /Every promise held/);
+    assert.ok(existsSync(join(dir, 'audit', 'report', 'report.dsse.json')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
