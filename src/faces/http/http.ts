@@ -134,8 +134,17 @@ async function dispatch(
   // A body we did not read is discarded; closing lets the client see our answer without sending it all.
   if (!req.complete) res.setHeader('connection', 'close');
   const body = typeof response.body === 'string' ? Buffer.from(response.body) : response.body;
-  res.writeHead(response.status, { ...response.headers, 'content-length': String(body?.length ?? 0) });
-  res.end(body);
+  try {
+    res.writeHead(response.status, { ...response.headers, 'content-length': String(body?.length ?? 0) });
+    res.end(body);
+  } catch (error) {
+    // A header value Node refuses (a handler bug) must not take the process down: answer a bare 500.
+    log(
+      `internal error: could not send the response: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    if (res.headersSent) res.destroy();
+    else res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('internal error\n');
+  }
 }
 
 function toHttpRequest(req: IncomingMessage): HttpRequest {

@@ -8,14 +8,16 @@
  * characters (no `..`, no leading dot, no percent-encoding that decodes to a separator), so a
  * request can never name a file outside the root. Symbolic links are not followed out of the
  * root either: the resolved path must still lie under the root's real path. Files larger than
- * `maxFileBytes` are refused rather than read. Caching follows the repository's rules: the
+ * `maxFileBytes` are refused rather than read, and the bytes being read for answers at once are
+ * bounded by `maxBytesInFlight`: past it a request gets 503 with Retry-After instead of more
+ * memory (answers are whole buffers, not streams); HEAD reads nothing. Caching follows the repository's rules: the
  * only mutable file, `timestamp.json`, is never cached; every other file is content- or
  * version-addressed and is cached as immutable.
  */
 
-import { open, realpath } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { tooLarge } from '../../core/errors.ts';
+import { tooLarge, VouchError } from '../../core/errors.ts';
 import { type Handler, type HttpResponse, methodNotAllowed, notFound } from './http.ts';
 
 /** StaticHandlerOptions configure {@link createStaticHandler}. */
@@ -26,6 +28,8 @@ export interface StaticHandlerOptions {
   readonly maxFileBytes?: number;
   /** mutable lists file names that must not be cached (default: `timestamp.json`). */
   readonly mutable?: readonly string[];
+  /** maxBytesInFlight bounds the bytes of files held for answers at once (default 256 MiB). */
+  readonly maxBytesInFlight?: number;
 }
 
 const safeSegment = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,254}$/;
@@ -49,7 +53,9 @@ export function staticPathSegments(path: string): string[] | undefined {
 /** createStaticHandler serves the files under `options.root`; see the module comment. */
 export function createStaticHandler(options: StaticHandlerOptions): Handler {
   const maxFileBytes = options.maxFileBytes ?? 1 << 30;
+  const maxBytesInFlight = options.maxBytesInFlight ?? 256 << 20;
   const mutable = new Set(options.mutable ?? ['timestamp.json']);
+  let inFlight = 0;
   let rootReal: Promise<string> | undefined;
   return async (request) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return methodNotAllowed('GET, HEAD');
@@ -64,17 +70,28 @@ export function createStaticHandler(options: StaticHandlerOptions): Handler {
       return notFound();
     }
     if (!file.startsWith(root + sep)) return notFound();
-    const body = await readBounded(file, maxFileBytes);
-    if (body === undefined) return notFound();
     const name = segments[segments.length - 1] as string;
-    return {
-      status: 200,
-      headers: {
-        'content-type': contentTypeOf(name),
-        'cache-control': mutable.has(name) ? 'no-cache' : 'public, max-age=31536000, immutable',
-      },
-      body: request.method === 'HEAD' ? new Uint8Array(0) : body,
-    } satisfies HttpResponse;
+    const headers = {
+      'content-type': contentTypeOf(name),
+      'cache-control': mutable.has(name) ? 'no-cache' : 'public, max-age=31536000, immutable',
+    };
+    const info = await stat(file).catch(() => undefined);
+    if (info === undefined || !info.isFile()) return notFound();
+    if (info.size > maxFileBytes) throw tooLarge('a served file', maxFileBytes);
+    if (request.method === 'HEAD') return { status: 200, headers, body: new Uint8Array(0) };
+    if (inFlight + info.size > maxBytesInFlight && inFlight > 0) {
+      throw new VouchError('pushback', 'too many large answers at once; retry shortly', {
+        retryAfterSeconds: 1,
+      });
+    }
+    inFlight += info.size;
+    try {
+      const body = await readBounded(file, maxFileBytes);
+      if (body === undefined) return notFound();
+      return { status: 200, headers, body } satisfies HttpResponse;
+    } finally {
+      inFlight -= info.size;
+    }
   };
 }
 

@@ -152,11 +152,22 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
       handler: s.handler,
     }));
 
-    const readiness = async (): Promise<Record<string, string | undefined>> => {
-      const entries = await Promise.all(
-        opened.map(async (s) => [s.name, stopping ? 'shutting down' : await boundedProbe(s)] as const),
-      );
-      return Object.fromEntries(entries);
+    // Readiness is probed at most once a second whatever the request rate, and its reasons (which
+    // may name folders or store errors) go to the server's log, never to the unauthenticated caller.
+    let probed: { at: number; states: Promise<Record<string, string | undefined>> } | undefined;
+    const readiness = (): Promise<Record<string, string | undefined>> => {
+      const now = performance.now();
+      if (probed === undefined || now - probed.at >= 1_000) {
+        const states = Promise.all(
+          opened.map(async (s) => [s.name, stopping ? 'shutting down' : await boundedProbe(s)] as const),
+        ).then((entries) => {
+          for (const [name, reason] of entries)
+            if (reason !== undefined) logLine(`not ready: ${name}: ${reason}`);
+          return Object.fromEntries(entries);
+        });
+        probed = { at: now, states };
+      }
+      return probed.states;
     };
 
     const requests = registry.counter(
@@ -186,7 +197,9 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
           const ready = reasons.length === 0 && !stopping;
           return json(ready ? 200 : 503, {
             ready,
-            services: Object.fromEntries(Object.entries(states).map(([n, r]) => [n, r ?? 'ready'])),
+            services: Object.fromEntries(
+              Object.entries(states).map(([n, r]) => [n, r === undefined ? 'ready' : 'not ready']),
+            ),
           });
         }
         case '/metrics':
