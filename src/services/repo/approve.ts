@@ -28,7 +28,7 @@ import { buildVerificationSummary } from '../../core/release/vsa.ts';
 import { packDatabaseBundle, unpackDatabaseBundle } from '../../core/rules/bundle.ts';
 import { applyDelta } from '../../core/rules/delta.ts';
 import { tufKeyForSigner } from '../../core/tuf/keys.ts';
-import { formatMetadata, formatTufDate, type TargetFile } from '../../core/tuf/metadata.ts';
+import { formatMetadata, formatTufDate, metadataFileName, type TargetFile } from '../../core/tuf/metadata.ts';
 import { addSignature } from '../../core/tuf/sign.ts';
 import { describeKeys } from './keys.ts';
 import {
@@ -42,6 +42,7 @@ import {
   writeDurable,
   writeStagedIndex,
 } from './layout.ts';
+import { checkMetadataUnlogged } from './logged.ts';
 import { pendingStatus, type SignatureStatus } from './pending.ts';
 import { currentTargets, effectiveRoot, pendingFile, readPending, readPublished } from './published.ts';
 import { readTargetBytes, stageEvidenceBytes } from './stage.ts';
@@ -157,7 +158,16 @@ export async function approveRelease(dir: string, options: ApproveOptions): Prom
     { signed: pending.signed, signatures: pending.signatures },
     options.signer,
   );
-  await writeDurable(pendingFile(paths, 'targets'), formatMetadata(signed.signed, signed.signatures));
+  const bytes = formatMetadata(signed.signed, signed.signatures);
+  const file = metadataFileName('targets', pending.fields.version, true);
+  await checkMetadataUnlogged(
+    paths,
+    config.name,
+    file,
+    bytes,
+    `approve targets version ${pending.fields.version}`,
+  );
+  await writeDurable(pendingFile(paths, 'targets'), bytes);
   return Object.freeze({
     version: pending.fields.version,
     targets: approved,

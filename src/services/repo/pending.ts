@@ -7,7 +7,9 @@
  * since they no longer cover it.
  *
  * Crash story: each change replaces one file in `pending/` atomically; a crash leaves the old
- * pending file (the signature just made is lost and is made again).
+ * pending file (the signature just made is lost and is made again). Once a publish has logged a
+ * pending version (and then failed), that pending file is frozen: changing it is refused
+ * (`conflict`, logged.ts), so the retry publishes exactly the bytes in the log.
  */
 
 import { equalBytes } from '../../core/bytes/index.ts';
@@ -15,11 +17,18 @@ import type { Signer } from '../../core/crypto/index.ts';
 import { isVouchError, VouchError } from '../../core/errors.ts';
 import { formatCanonicalJson, type JsonObject } from '../../core/json/index.ts';
 import { tufKeyForSigner } from '../../core/tuf/keys.ts';
-import { formatMetadata, type Metadata, type RoleKeys, targetsSigned } from '../../core/tuf/metadata.ts';
+import {
+  formatMetadata,
+  type Metadata,
+  metadataFileName,
+  type RoleKeys,
+  targetsSigned,
+} from '../../core/tuf/metadata.ts';
 import { addSignature } from '../../core/tuf/sign.ts';
 import { verifyThreshold } from '../../core/tuf/verify.ts';
 import { describeKeys } from './keys.ts';
 import { type RepoConfig, type RepoPaths, readConfig, repoPaths, writeDurable } from './layout.ts';
+import { checkMetadataUnlogged } from './logged.ts';
 import { currentTargets, effectiveRoot, pendingFile, readPending, readPublished } from './published.ts';
 
 const daySeconds = 86_400;
@@ -36,7 +45,9 @@ export interface PendingTargetsResult {
  * preparePendingTargets writes `pending/targets.json`: version = last published + 1, every
  * current target (published, replaced or extended by the staged ones), expiry now + the
  * configured targets lifetime, no signatures. A pending file of the same version listing the
- * same targets is kept as is, with its signatures.
+ * same targets is kept as is, with its signatures. Throws `conflict` when that version is
+ * already in the release log with other bytes (a publish that failed after logging it): publish
+ * it first (logged.ts).
  */
 export async function preparePendingTargets(dir: string, now: number): Promise<PendingTargetsResult> {
   const paths = repoPaths(dir);
@@ -54,7 +65,10 @@ export async function preparePendingTargets(dir: string, now: number): Promise<P
   )
     return { version, targets: Object.keys(targets).length, changed: false };
   const signed = targetsSigned({ version, expires: now + config.expires.targets * daySeconds, targets });
-  await writeDurable(pendingFile(paths, 'targets'), formatMetadata(signed, []));
+  const bytes = formatMetadata(signed, []);
+  const file = metadataFileName('targets', version, true);
+  await checkMetadataUnlogged(paths, config.name, file, bytes, `prepare targets version ${version}`);
+  await writeDurable(pendingFile(paths, 'targets'), bytes);
   return { version, targets: Object.keys(targets).length, changed: true };
 }
 
@@ -74,7 +88,8 @@ export interface SignatureStatus {
  * signPending adds `signer`'s signature to the pending root or targets. The key must belong to
  * the role: for targets a key of the governing root's targets role; for root a root key of the
  * pending root or of the published one it replaces (`policy-unmet` otherwise). Throws
- * `not-found` when nothing of that role is pending.
+ * `not-found` when nothing of that role is pending, and `conflict` when the signature would
+ * change pending metadata whose version is already in the release log (logged.ts).
  */
 export async function signPending(
   dir: string,
@@ -101,7 +116,16 @@ export async function signPending(
       { key: signer.name, role },
     );
   const signed = await addSignature({ signed: pending.signed, signatures: pending.signatures }, signer);
-  await writeDurable(pendingFile(paths, role), formatMetadata(signed.signed, signed.signatures));
+  const bytes = formatMetadata(signed.signed, signed.signatures);
+  const file = metadataFileName(role, pending.fields.version, true);
+  await checkMetadataUnlogged(
+    paths,
+    config.name,
+    file,
+    bytes,
+    `sign ${role} version ${pending.fields.version}`,
+  );
+  await writeDurable(pendingFile(paths, role), bytes);
   return pendingStatus(dir, role);
 }
 

@@ -16,9 +16,14 @@
  * 1. the snapshot is signed into `pending/snapshot.json` and reused by a retry, so a version
  *    logged before a crash is the version published after it (never two snapshots with one
  *    number in the log);
- * 2. each entry is appended and its proof written; a retry skips entries whose proof exists (an
- *    append that was acknowledged but whose proof was not written is appended again: a duplicate
- *    leaf with identical bytes, harmless);
+ * 2. each entry is appended and its proof written; a retry skips an entry only when its kept proof
+ *    proves these exact entry bytes (an append that was acknowledged but whose proof was not
+ *    written is appended again: a duplicate leaf with identical bytes, harmless). A metadata
+ *    version whose kept proof is for other bytes is refused before anything is appended: it was
+ *    logged with those bytes, and a second record of one `N.ROLE.json` is equivocation
+ *    (logged.ts); pending.ts, approve.ts and rotate.ts refuse to change pending metadata once its
+ *    version is logged, so a retry publishes what was logged. Evidence whose proof is for other
+ *    bytes is appended again and its proof replaced (its name fixes its bytes);
  * 3. evidence, target files and metadata files are written immutably (identical bytes on retry);
  * 4. `timestamp.json` is replaced by rename — the commit point: clients see the release now;
  * 5. pending and staged state is cleared; pending metadata whose version is already published is
@@ -60,6 +65,7 @@ import {
   writeImmutable,
   writeStagedIndex,
 } from './layout.ts';
+import { checkMetadataUnlogged, logProofPath, proofIndexIfFor, readLogProof } from './logged.ts';
 import { pendingStatus } from './pending.ts';
 import { evidenceOf, pendingFile, readPending, readPublished, targetFilePath } from './published.ts';
 import type { ReleaseLog } from './release-log.ts';
@@ -92,6 +98,8 @@ export interface PublishResult {
 interface LogItem {
   readonly name: string;
   readonly entry: Uint8Array;
+  /** metadata is the metadata file's bytes when the entry is its release record. */
+  readonly metadata?: Uint8Array;
 }
 
 /**
@@ -252,13 +260,22 @@ export async function publishRepository(dir: string, options: PublishOptions): P
     ...metadataFiles.map((f) => ({
       name: f.name,
       entry: releaseRecord({ repository: config.name, file: f.name, bytes: f.bytes }),
+      metadata: f.bytes,
     })),
     ...evidenceFiles.map((e) => ({ name: e.sha256, entry: e.bytes })),
   ];
+  // Before anything is appended: a metadata version already logged with other bytes is refused
+  // whole (logged.ts), so a refused run adds nothing to the log.
+  for (const item of items)
+    if (item.metadata !== undefined)
+      await checkMetadataUnlogged(paths, config.name, item.name, item.metadata, `publish ${item.name}`);
   const logged: string[] = [];
   for (const item of items) {
-    const proofPath = join(paths.publicLog, `${item.name}.tlog-proof`);
-    if ((await readFileBounded(proofPath, 256 * 1024)) !== undefined) continue;
+    // A proof of these exact bytes means the entry is logged; a proof that does not prove them
+    // can only be evidence here (checked above), whose name fixes its bytes: log it again.
+    const existing = await readLogProof(paths, item.name);
+    if (existing !== undefined && proofIndexIfFor(existing, item.entry) !== undefined) continue;
+    const proofPath = logProofPath(paths, item.name);
     let proof: Uint8Array;
     try {
       proof = await options.log.append(item.entry);

@@ -448,4 +448,75 @@ describe('the update repository', () => {
       'the entry logged before the failure is not logged twice',
     );
   });
+
+  test('a version logged by a failed publish is frozen: never a second record of one file', async () => {
+    const opts = { ...publishOptions(), now: now + 400 };
+    const stageHello = async (version: string) => {
+      const build = await makeProductBuild(parties, join(work, `hello-${version}`), 'hello', version);
+      await stageProduct(repo, { buildDir: build.dir, rebuilds: build.rebuilds, review: build.review });
+    };
+    await stageHello('3.0.0');
+    assert.equal((await preparePendingTargets(repo, now + 400)).version, 4);
+    await signPending(repo, 'targets', parties.release.signer);
+    await approveRelease(repo, { signer: parties.approver.signer, policy, now: now + 400 });
+    // 4.targets.json is logged, then the snapshot's append fails.
+    log.failAfter = 1;
+    await rejects(publishRepository(repo, opts), 'unavailable', /could not log 5\.snapshot\.json/);
+    log.failAfter = undefined;
+    const loggedTargets = new Uint8Array(await readFile(join(repo, 'pending', 'targets.json')));
+    const proofPath = join(repo, 'public', 'log', '4.targets.json.tlog-proof');
+    const proof = await readFile(proofPath);
+
+    // The operator stages another product: version 4 may not change now that it is logged.
+    await stageHello('3.1.0');
+    const before = log.entries.length;
+    await rejects(
+      preparePendingTargets(repo, now + 400),
+      'conflict',
+      /prepare targets version 4: 4\.targets\.json is already in the release log with other bytes/,
+    );
+    assert.deepEqual(new Uint8Array(await readFile(join(repo, 'pending', 'targets.json'))), loggedTargets);
+
+    // A kept proof for other bytes (here 3.targets.json's) is refused, not silently trusted.
+    await writeFile(proofPath, await readFile(join(repo, 'public', 'log', '3.targets.json.tlog-proof')));
+    await rejects(publishRepository(repo, opts), 'conflict', /publish 4\.targets\.json: .*equivocation/);
+    assert.equal(log.entries.length, before, 'a refused publish appends nothing');
+    assert.ok(!(await readdir(join(repo, 'public'))).includes('4.targets.json'));
+    await writeFile(proofPath, proof);
+
+    // Evidence named by its SHA-256 with a proof of other bytes is logged again and its proof replaced.
+    const pending = parseMetadata('targets', loggedTargets);
+    const custom = pending.fields.targets.get('products/hello/3.0.0/hello-3.0.0.tar.gz')?.custom as
+      | { vouch: { evidence: { provenance: string } } }
+      | undefined;
+    const provenance = custom?.vouch.evidence.provenance ?? '';
+    await writeFile(join(repo, 'public', 'log', `${provenance}.tlog-proof`), proof);
+
+    const result = await publishRepository(repo, opts);
+    assert.equal(result.targets, 4);
+    assert.ok(!result.logged.includes('4.targets.json'), 'the logged version is published, not logged again');
+    assert.ok(result.logged.includes(provenance));
+    const published = new Uint8Array(await readFile(join(repo, 'public', '4.targets.json')));
+    assert.deepEqual(published, loggedTargets, 'what is published is what was logged');
+    const records = log.entries.filter((e) => toText(e).includes('"file":"4.targets.json"'));
+    assert.equal(records.length, 1, 'one record of 4.targets.json in the log');
+    for (const [name, entry] of [
+      [
+        '4.targets.json',
+        releaseRecord({ repository: 'vouch-test', file: '4.targets.json', bytes: published }),
+      ],
+      [provenance, new Uint8Array(await readFile(join(repo, 'public', 'evidence', `${provenance}.json`)))],
+    ] as const) {
+      const kept = new Uint8Array(await readFile(join(repo, 'public', 'log', `${name}.tlog-proof`)));
+      checkTlogProofPolicy(kept, leafHash(entry), policy.log.policy, { origin: policy.log.origin });
+    }
+
+    // The product staged meanwhile goes out as the next version.
+    assert.equal((await preparePendingTargets(repo, now + 400)).version, 5);
+    await signPending(repo, 'targets', parties.release.signer);
+    await approveRelease(repo, { signer: parties.approver.signer, policy, now: now + 400 });
+    const next = await publishRepository(repo, opts);
+    assert.equal(next.targets, 5);
+    assert.deepEqual(next.targetFiles, ['products/hello/3.1.0/hello-3.1.0.tar.gz']);
+  });
 });

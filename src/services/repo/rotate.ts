@@ -11,9 +11,16 @@
 import type { Signer } from '../../core/crypto/index.ts';
 import { VouchError } from '../../core/errors.ts';
 import type { JsonObject } from '../../core/json/index.ts';
-import { formatMetadata, type Metadata, type RoleName, rootSigned } from '../../core/tuf/metadata.ts';
+import {
+  formatMetadata,
+  type Metadata,
+  metadataFileName,
+  type RoleName,
+  rootSigned,
+} from '../../core/tuf/metadata.ts';
 import { type NamedKey, namedKeyOf, namedKeyOfVkey, type PublicKey } from './keys.ts';
 import { formatRepoConfig, readConfig, repoPaths, writeDurable } from './layout.ts';
+import { checkMetadataUnlogged } from './logged.ts';
 import { pendingFile, readPending, readPublished } from './published.ts';
 
 /** RotateOptions say what changes; anything omitted is kept from the published root. */
@@ -103,7 +110,10 @@ export async function rotateRoot(dir: string, options: RotateOptions): Promise<R
   });
   const kept = new Set(Object.keys(signed['keys'] as JsonObject));
   const revoked = [...current.fields.keys.keys()].filter((id) => !kept.has(id));
-  await writeDurable(pendingFile(paths, 'root'), formatMetadata(signed, []));
+  const bytes = formatMetadata(signed, []);
+  const file = metadataFileName('root', version, true);
+  await checkMetadataUnlogged(paths, config.name, file, bytes, `prepare root version ${version}`);
+  await writeDurable(pendingFile(paths, 'root'), bytes);
   await writeDurable(
     paths.config,
     formatRepoConfig({
