@@ -123,3 +123,24 @@ test('a refused update exits 1 naming the attack; rollback restores the previous
   const json = JSON.parse((await vouchAgent('status', '--dir', agent, '--json')).stdout);
   assert.equal(json.error.attack, 'unlogged');
 });
+
+test('rollback pins: status shows it, the next update skips it, --unpin ends it', async () => {
+  const status = await vouchAgent('status', '--dir', agent);
+  assert.match(
+    status.stdout,
+    /installed:\s+product-hello 1\.0\.0 \(previous 1\.1\.0\) \[pinned: rolled back from 1\.1\.0\]/,
+  );
+  // The repository serves a logged release again; the pinned product is skipped, not an error.
+  await fx.releaseProduct('other', '1.0.0');
+  const skipped = await vouchAgent('update', '--dir', agent);
+  assert.equal(skipped.code, 0, skipped.stdout);
+  assert.match(skipped.stdout, /pinned:\s+product-hello stays at 1\.0\.0, not updated to 1\.1\.0/);
+  const unpin = await vouchAgent('rollback', '--dir', agent, '--target', 'product-hello', '--unpin');
+  assert.equal(unpin.code, 0, unpin.stderr);
+  assert.match(unpin.stdout, /not pinned/);
+  const update = await vouchAgent('update', '--dir', agent, '--json');
+  assert.equal(update.code, 0, update.stdout);
+  const json = JSON.parse(update.stdout);
+  assert.deepEqual(json.changed, ['product-hello']);
+  assert.equal(json.installed['product-hello'].version, '1.1.0');
+});

@@ -15,7 +15,9 @@
  * current nor previous. A crash after (3) but before (4) leaves a stale link that the next
  * commit or {@link InstallStore.repair} fixes; `current.json` is authoritative. Leftover staging
  * and version folders are removed by the next commit. Rolling back swaps current and previous
- * the same way.
+ * the same way and PINS the key: `current.json` records the version rolled back from, and update
+ * runs skip the key (reporting it) until targets offer a newer version than that one, or the
+ * operator unpins it ({@link InstallStore.unpin}, `vouch agent rollback --unpin`).
  */
 
 import { randomBytes } from 'node:crypto';
@@ -26,6 +28,7 @@ import { describeUntrusted, malformed, VouchError } from '../../core/errors.ts';
 import { isJsonObject, type JsonObject, parseJson } from '../../core/json/index.ts';
 import { mkdirDurable, syncDirectory, writeFileDurable } from '../../storage/fs/durable.ts';
 import { readStateFile } from './state.ts';
+import { compareVersions } from './targets.ts';
 
 /** InstallKind is what an installed target is. */
 export type InstallKind = 'product' | 'rules';
@@ -49,10 +52,22 @@ export interface InstalledVersion {
   readonly via: 'full' | 'delta';
 }
 
+/** Pin records a rollback: the version rolled back from, which update runs will not reinstall. */
+export interface Pin {
+  /** from is the version rolled back from; only a newer version than it is installed. */
+  readonly from: string;
+  /** sha256 is the SHA-256 of the target rolled back from. */
+  readonly sha256: string;
+  /** at is when the rollback happened (ISO 8601). */
+  readonly at: string;
+}
+
 /** InstalledRecord is `current.json`. */
 export interface InstalledRecord {
   readonly current: InstalledVersion;
   readonly previous?: InstalledVersion;
+  /** pinned is set by a rollback to an older version (see the module comment). */
+  readonly pinned?: Pin;
 }
 
 /** StagedVersion is a new version written and made durable but not yet current. */
@@ -63,11 +78,24 @@ export interface StagedVersion {
   readonly folder: string;
 }
 
+const folderPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * versionFolder returns the folder name of a target version: `<version>-<first 12 hex of its
+ * sha256>`, with `+` (allowed in versions, not in folder names) written as `_` (never in a
+ * version), so distinct versions keep distinct names. Throws `malformed` for anything else unsafe.
+ */
+export function versionFolder(version: string, sha256: string): string {
+  const folder = `${version.replaceAll('+', '_')}-${sha256.slice(0, 12)}`;
+  if (!folderPattern.test(folder)) throw malformed('bad version folder name', folder);
+  return folder;
+}
+
 const maxRecordBytes = 16 * 1024;
 
 /** installKey returns the folder name of a target name: `<kind>-<name>`, or throws `malformed`. */
 export function installKey(kind: InstallKind, name: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) {
+  if (!folderPattern.test(name)) {
     throw malformed(
       `target name ${JSON.stringify(describeUntrusted(name))} is not a safe folder name`,
       'name',
@@ -122,15 +150,26 @@ export class InstallStore {
   /**
    * stage writes `files` (relative path → bytes; folders are created) as a new version of `key`
    * named `folder`, durably, under `versions/`. An existing folder of that name (a leftover of
-   * an interrupted run, never the current or previous one) is replaced.
+   * an interrupted run, never the current or previous one) is replaced. When `folder` is the
+   * current or previous version and `sha256` is the SHA-256 recorded for it, that folder is
+   * reused as is (after a rollback, the version rolled back from is the previous one); with
+   * another or no `sha256` it is `conflict`.
    */
-  async stage(key: string, folder: string, files: ReadonlyMap<string, Uint8Array>): Promise<StagedVersion> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(folder))
-      throw malformed('bad version folder name', folder);
+  async stage(
+    key: string,
+    folder: string,
+    files: ReadonlyMap<string, Uint8Array>,
+    sha256?: string,
+  ): Promise<StagedVersion> {
+    if (!folderPattern.test(folder)) throw malformed('bad version folder name', folder);
     const keyDir = join(this.dir, key);
     await mkdirDurable(join(keyDir, 'versions'));
     const record = await this.read(key);
-    if (record !== undefined && (record.current.folder === folder || record.previous?.folder === folder)) {
+    const inUse = [record?.current, record?.previous].find((v) => v?.folder === folder);
+    if (inUse !== undefined) {
+      if (sha256 !== undefined && inUse.sha256 === sha256) {
+        return { key, dir: this.versionDir(key, folder), folder };
+      }
       throw new VouchError('conflict', `version folder ${folder} of ${key} is in use`, { field: folder });
     }
     const staging = join(keyDir, `.staging-${randomBytes(6).toString('hex')}`);
@@ -177,14 +216,40 @@ export class InstallStore {
     return record;
   }
 
-  /** rollback makes the previous version current again (and the current one previous). */
-  async rollback(key: string): Promise<InstalledRecord> {
+  /**
+   * rollback makes the previous version current again (and the current one previous). Going
+   * back to an older version pins the key to it (see the module comment); `at` is the time.
+   */
+  async rollback(key: string, at: Date = new Date()): Promise<InstalledRecord> {
     const old = await this.read(key);
     if (old?.previous === undefined) {
       throw new VouchError('not-found', `${key} has no previous version to roll back to`, { field: key });
     }
-    const record: InstalledRecord = { current: old.previous, previous: old.current };
+    const older = compareVersions(old.previous.version, old.current.version) < 0;
+    const pinned: Pin = { from: old.current.version, sha256: old.current.sha256, at: at.toISOString() };
+    const record: InstalledRecord = {
+      current: old.previous,
+      previous: old.current,
+      ...(older ? { pinned } : {}),
+    };
     await this.#swap(key, record);
+    return record;
+  }
+
+  /**
+   * unpin removes the pin of `key`, so the next update installs the newest version again; it
+   * returns the record, unchanged when it was not pinned.
+   */
+  async unpin(key: string): Promise<InstalledRecord> {
+    const old = await this.read(key);
+    if (old === undefined)
+      throw new VouchError('not-found', `nothing is installed as ${key}`, { field: key });
+    if (old.pinned === undefined) return old;
+    const record: InstalledRecord =
+      old.previous === undefined
+        ? { current: old.current }
+        : { current: old.current, previous: old.previous };
+    await writeFileDurable(join(this.dir, key, 'current.json'), formatRecord(record));
     return record;
   }
 
@@ -241,7 +306,22 @@ export function parseRecord(bytes: Uint8Array): InstalledRecord {
   if (!isJsonObject(value)) throw malformed('current.json is not an object');
   const current = parseVersion(value.current, 'current');
   const previous = value.previous === undefined ? undefined : parseVersion(value.previous, 'previous');
-  return Object.freeze(previous === undefined ? { current } : { current, previous });
+  const pinned = value.pinned === undefined ? undefined : parsePin(value.pinned);
+  return Object.freeze({
+    current,
+    ...(previous === undefined ? {} : { previous }),
+    ...(pinned === undefined ? {} : { pinned }),
+  });
+}
+
+function parsePin(value: unknown): Pin {
+  if (!isJsonObject(value as never)) throw malformed('pinned is not an object', 'pinned');
+  const v = value as JsonObject;
+  const { from, sha256, at } = v;
+  if (typeof from !== 'string' || typeof sha256 !== 'string' || typeof at !== 'string') {
+    throw malformed('pinned needs from, sha256 and at', 'pinned');
+  }
+  return Object.freeze({ from, sha256, at });
 }
 
 function parseVersion(value: unknown, field: string): InstalledVersion {

@@ -31,6 +31,26 @@ export interface DeltaFailure {
   readonly attack?: string;
 }
 
+/** PinnedSkip is a key a run left alone because `vouch agent rollback` pinned it. */
+export interface PinnedSkip {
+  readonly key: string;
+  /** version is the installed (rolled-back-to) version. */
+  readonly version: string;
+  /** from is the version rolled back from; only a newer one ends the pin. */
+  readonly from: string;
+  /** newest is the newest version targets offer, which was not installed. */
+  readonly newest: string;
+}
+
+/** InstalledSummary is one key of status's `installed` map. */
+export interface InstalledSummary {
+  readonly version: string;
+  readonly target: string;
+  readonly previous?: string;
+  /** pinnedFrom is the version a rollback left; set while the key is pinned. */
+  readonly pinnedFrom?: string;
+}
+
 /** AgentStatus is status.json. */
 export interface AgentStatus {
   readonly startedAt: string;
@@ -39,11 +59,13 @@ export interface AgentStatus {
   /** metadata holds the trusted version of each top-level role after the run. */
   readonly metadata: Readonly<Record<string, number>>;
   /** installed maps each installed key to its current (and previous) version. */
-  readonly installed: Readonly<Record<string, { version: string; target: string; previous?: string }>>;
+  readonly installed: Readonly<Record<string, InstalledSummary>>;
   /** changed lists the keys installed by this run. */
   readonly changed: readonly string[];
   readonly error?: StatusError;
   readonly deltaFailures?: readonly DeltaFailure[];
+  /** pinned lists the keys skipped because a rollback pinned them (not an error). */
+  readonly pinned?: readonly PinnedSkip[];
   readonly requests: number;
   readonly bytes: number;
   readonly ms: number;
@@ -58,12 +80,13 @@ const maxStatusBytes = 1 << 20;
 
 /** summarizeInstalled turns install records into status's `installed` map. */
 export function summarizeInstalled(records: ReadonlyMap<string, InstalledRecord>): AgentStatus['installed'] {
-  const out: Record<string, { version: string; target: string; previous?: string }> = {};
+  const out: Record<string, InstalledSummary> = {};
   for (const [key, record] of records) {
     out[key] = {
       version: record.current.version,
       target: record.current.target,
       ...(record.previous === undefined ? {} : { previous: record.previous.version }),
+      ...(record.pinned === undefined ? {} : { pinnedFrom: record.pinned.from }),
     };
   }
   return out;
@@ -108,7 +131,13 @@ export function formatStatus(status: AgentStatus | undefined): string {
     if (item === undefined) continue;
     const previous = item.previous === undefined ? '' : ` (previous ${item.previous})`;
     const changed = status.changed.includes(key) ? ' [new]' : '';
-    lines.push(`installed:   ${key} ${item.version}${previous}${changed}`);
+    const pinned = item.pinnedFrom === undefined ? '' : ` [pinned: rolled back from ${item.pinnedFrom}]`;
+    lines.push(`installed:   ${key} ${item.version}${previous}${changed}${pinned}`);
+  }
+  for (const skip of status.pinned ?? []) {
+    lines.push(
+      `pinned:      ${skip.key} stays at ${skip.version}, not updated to ${skip.newest} (rolled back from ${skip.from}; \`vouch agent rollback --target ${skip.key} --unpin\` resumes updates)`,
+    );
   }
   for (const failure of status.deltaFailures ?? []) {
     lines.push(`delta:       ${failure.delta} refused: ${failure.message}`);

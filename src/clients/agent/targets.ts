@@ -188,6 +188,16 @@ export function newestByName(targets: readonly VouchTarget[], prefix: string): V
   return [...best.values()].sort((x, y) => (x.path < y.path ? -1 : 1));
 }
 
+/**
+ * newestWanted returns, for each name with a full target under any of `prefixes`, the target of
+ * the newest version across all of them — once per name however many prefixes list it, so a run
+ * installs each name at most once. The same name and version at two paths is `malformed`.
+ */
+export function newestWanted(targets: readonly VouchTarget[], prefixes: readonly string[]): VouchTarget[] {
+  const wanted = targets.filter((t) => prefixes.some((prefix) => t.path.startsWith(prefix)));
+  return newestByName(wanted, '');
+}
+
 /** findDelta returns the delta target from `fromVersion` whose result is `full`, or undefined. */
 export function findDelta(
   targets: readonly VouchTarget[],

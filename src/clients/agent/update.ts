@@ -4,17 +4,21 @@
  *
  * 1. Metadata (refresh.ts): the TUF client workflow of spec §5 — root chain, timestamp, and when
  *    the timestamp changed, snapshot and targets — on core/tuf's trusted-metadata state machine.
- *    An unchanged timestamp with everything wanted installed ends the run after two requests.
  * 2. The release log: every root, snapshot and targets version trusted for the first time is
  *    rebuilt into its release record (core/release/record.ts) from the exact bytes fetched, and
- *    `log/<file>.tlog-proof` must prove it under a checkpoint with the witness quorum.
- * 3. For each wanted target prefix, the newest version of each name; an older version than the
- *    installed one is a rollback. Its evidence (`evidence/<sha256>.json`, each logged) must pass
- *    the release policy (core/release `checkReleaseEvidence`).
+ *    `log/<file>.tlog-proof` must prove it under a checkpoint with the witness quorum — also a
+ *    new root when the timestamp is unchanged. Then an unchanged timestamp with everything
+ *    wanted installed ends the run (after two requests when no root is new).
+ * 3. The newest version of each name under any wanted target prefix, once per name; an older
+ *    version than the installed one is a rollback. A name pinned by `vouch agent rollback` is
+ *    skipped (listed in status `pinned`) unless targets offer a newer version than the one
+ *    rolled back from. Its evidence (`evidence/<sha256>.json`, each logged) must pass the
+ *    release policy (core/release `checkReleaseEvidence`).
  * 4. Content: a rule database by delta when one applies to the installed version (its result
  *    must equal the full target, else the delta is reported and the full target fetched), or the
- *    full target, at most its length, checked against its SHA-256; staged into a version folder,
- *    and a rule database test-loaded the way `vouch scan` opens it.
+ *    full target, at most its length, checked against its SHA-256; staged into a version folder
+ *    (the kept previous folder is reused when it holds that SHA-256), and a rule database
+ *    test-loaded the way `vouch scan` opens it.
  * 5. Only when every wanted target is staged: swap each in atomically (install.ts), then persist
  *    the trusted metadata. A run that fails anywhere before leaves the previous metadata and
  *    installed versions as they were; staged folders are removed.
@@ -41,6 +45,7 @@ import {
   InstallStore,
   installKey,
   type StagedVersion,
+  versionFolder,
 } from './install.ts';
 import { type RefreshResult, refreshMetadata } from './refresh.ts';
 import { sendReport } from './report.ts';
@@ -56,6 +61,7 @@ import {
 import {
   type AgentStatus,
   type DeltaFailure,
+  type PinnedSkip,
   readStatus,
   summarizeInstalled,
   writeStatus,
@@ -63,7 +69,7 @@ import {
 import {
   compareVersions,
   findDelta,
-  newestByName,
+  newestWanted,
   targetUrl,
   type VouchTarget,
   vouchTargets,
@@ -103,6 +109,8 @@ interface RunContext {
   readonly nowMs: number;
   readonly testLoad: (dir: string) => Promise<void>;
   readonly deltaFailures: DeltaFailure[];
+  /** pinned collects the keys skipped because a rollback pinned them. */
+  readonly pinned: PinnedSkip[];
 }
 
 /** RunResult is what a successful run did. */
@@ -145,6 +153,7 @@ export async function updateOnce(options: UpdateOptions): Promise<AgentStatus> {
     nowMs: started,
     testLoad: options.testLoad ?? testLoadDatabase,
     deltaFailures: [],
+    pinned: [],
   };
   let result: RunResult | undefined;
   let failure: unknown;
@@ -164,6 +173,7 @@ export async function updateOnce(options: UpdateOptions): Promise<AgentStatus> {
     bytes: counters.bytes,
     ms: finished - started,
     ...(context.deltaFailures.length === 0 ? {} : { deltaFailures: context.deltaFailures }),
+    ...(context.pinned.length === 0 ? {} : { pinned: context.pinned }),
   };
   let status: AgentStatus;
   if (result !== undefined) {
@@ -228,11 +238,9 @@ async function runUpdate(context: RunContext): Promise<RunResult> {
     nowSeconds: Math.floor(context.nowMs / 1000),
   });
   const metadata = refresh.versions;
-  if (refresh.unchanged && (await allWantedInstalled(context, refresh, installed))) {
-    return { outcome: 'unchanged', metadata, changed: [] };
-  }
 
-  // 2. Every metadata version trusted for the first time must be in the release log.
+  // 2. Every metadata version trusted for the first time must be in the release log, before
+  // anything else (a new root comes with an unchanged timestamp too).
   for (const file of refresh.newlyTrusted) {
     await requireLogged(
       context,
@@ -240,16 +248,17 @@ async function runUpdate(context: RunContext): Promise<RunResult> {
       releaseRecord({ repository: config.repositoryName, file: file.name, bytes: file.bytes }),
     );
   }
+  if (refresh.unchanged && allWantedInstalled(context, refresh, installed)) {
+    return { outcome: 'unchanged', metadata, changed: [] };
+  }
 
-  // 3 and 4. Choose, check and stage each wanted target.
+  // 3 and 4. Choose, check and stage each wanted target, once per install key.
   const targets = vouchTargets(refresh.targets);
   const staged: Planned[] = [];
   try {
-    for (const prefix of config.wanted) {
-      for (const target of newestByName(targets, prefix)) {
-        const planned = await prepare(context, target, targets, installed);
-        if (planned !== undefined) staged.push(planned);
-      }
+    for (const target of newestWanted(targets, config.wanted)) {
+      const planned = await prepare(context, target, targets, installed);
+      if (planned !== undefined) staged.push(planned);
     }
   } catch (error) {
     for (const p of staged) await store.discard(p.staged);
@@ -278,25 +287,21 @@ async function runUpdate(context: RunContext): Promise<RunResult> {
   return { outcome: changed.length > 0 ? 'installed' : 'up-to-date', metadata, changed };
 }
 
-async function allWantedInstalled(
+function allWantedInstalled(
   context: RunContext,
   refresh: RefreshResult,
   installed: ReadonlyMap<string, InstalledRecord>,
-): Promise<boolean> {
-  const targets = vouchTargets(refresh.targets);
-  for (const prefix of context.config.wanted) {
-    const newest = newestByName(targets, prefix);
-    if (newest.length === 0) continue;
-    for (const t of newest) {
-      const record = installed.get(installKey(t.kind === 'rules' ? 'rules' : 'product', t.name));
-      if (record === undefined || record.current.sha256 !== t.sha256) return false;
-    }
+): boolean {
+  for (const t of newestWanted(vouchTargets(refresh.targets), context.config.wanted)) {
+    const record = installed.get(installKey(t.kind === 'rules' ? 'rules' : 'product', t.name));
+    if (record === undefined || record.current.sha256 !== t.sha256) return false;
   }
   return true;
 }
 
 // prepare checks one chosen target against what is installed, checks its evidence, obtains and
-// stages its content; undefined when it is already installed.
+// stages its content; undefined when it is already installed or its key is pinned (recorded in
+// context.pinned).
 async function prepare(
   context: RunContext,
   target: VouchTarget,
@@ -305,7 +310,8 @@ async function prepare(
 ): Promise<Planned | undefined> {
   const kind = target.kind === 'rules' ? 'rules' : 'product';
   const key = installKey(kind, target.name);
-  const current = installed.get(key)?.current;
+  const record = installed.get(key);
+  const current = record?.current;
   if (current !== undefined) {
     const order = compareVersions(target.version, current.version);
     if (order < 0) {
@@ -324,12 +330,18 @@ async function prepare(
       );
     }
   }
+  const pin = record?.pinned;
+  if (current !== undefined && pin !== undefined && compareVersions(target.version, pin.from) <= 0) {
+    context.pinned.push({ key, version: current.version, from: pin.from, newest: target.version });
+    return undefined;
+  }
   await checkEvidence(context, target);
 
-  const folder = `${target.version}-${target.sha256.slice(0, 12)}`;
+  const folder = versionFolder(target.version, target.sha256);
   if (kind === 'product') {
     const bytes = await fetchTarget(context, target);
-    const staged = await context.store.stage(key, folder, new Map([[basename(target.path), bytes]]));
+    const files = new Map([[basename(target.path), bytes]]);
+    const staged = await context.store.stage(key, folder, files, target.sha256);
     return { target, key, staged, via: 'full' };
   }
 
@@ -354,7 +366,7 @@ async function prepare(
     }
   }
   if (files === undefined) files = databaseFromBundle(await fetchTarget(context, target));
-  const staged = await context.store.stage(key, folder, files);
+  const staged = await context.store.stage(key, folder, files, target.sha256);
   try {
     await context.testLoad(staged.dir);
   } catch (error) {

@@ -2,7 +2,8 @@
  * `vouch agent`: the endpoint agent (src/clients/agent) — `init` a state folder from the trusted
  * root and the release policy, run one `update`, `run` updates periodically (jitter, backoff,
  * Retry-After; stopped by SIGINT/SIGTERM), print the last run's `status`, and `rollback` an
- * installed target to its previous version. It only wires: every check is in the agent.
+ * installed target to its previous version (pinning it there until `--unpin` or a newer
+ * release). It only wires: every check is in the agent.
  */
 
 import { readFile } from 'node:fs/promises';
@@ -12,7 +13,12 @@ import { initAgent } from '../../../clients/agent/init.ts';
 import { InstallStore } from '../../../clients/agent/install.ts';
 import { runLoop } from '../../../clients/agent/run.ts';
 import { readConfig, statePaths } from '../../../clients/agent/state.ts';
-import { type AgentStatus, formatStatus, readStatus } from '../../../clients/agent/status.ts';
+import {
+  type AgentStatus,
+  formatStatus,
+  readStatus,
+  summarizeInstalled,
+} from '../../../clients/agent/status.ts';
 import { updateOnce } from '../../../clients/agent/update.ts';
 import { VouchError } from '../../../core/errors.ts';
 import { parseCommandLine, quote, repeated, required } from '../args.ts';
@@ -23,7 +29,7 @@ const initSynopsis =
 const updateSynopsis = 'vouch agent update --dir DIR [--json]';
 const runSynopsis = 'vouch agent run --dir DIR [--once] [--max-runs N] [--json]';
 const statusSynopsis = 'vouch agent status --dir DIR [--json]';
-const rollbackSynopsis = 'vouch agent rollback --dir DIR --target KEY';
+const rollbackSynopsis = 'vouch agent rollback --dir DIR --target KEY [--unpin]';
 
 const usage = `Usage:
   ${initSynopsis}
@@ -42,9 +48,14 @@ const usage = `Usage:
       Update now and then every interval (plus jitter; sooner with backoff after a failure,
       never before a Retry-After), until SIGINT/SIGTERM, --once or --max-runs.
   ${statusSynopsis}
-      Print the last run's outcome, trusted versions and installed versions.
+      Print the last run's outcome and trusted versions, and the installed versions now
+      (with any pin).
   ${rollbackSynopsis}
-      Make the previous installed version of KEY (such as rules-main) current again.
+      Make the previous installed version of KEY (such as rules-main) current again. Going back
+      to an older version PINS KEY: later updates skip it (status lists it under "pinned"; not
+      an error, other targets still update) until targets offer a version newer than the one
+      rolled back from. With --unpin, only remove the pin: the next update installs the newest
+      version again.
 `;
 
 function positiveInteger(text: unknown, flag: string, max: number): number | undefined {
@@ -185,8 +196,12 @@ async function status(args: readonly string[], io: CliIo): Promise<number> {
   });
   if (values.help === true) return help(io);
   const dir = required('agent status', statusSynopsis, values.dir, '--dir');
-  await readConfig(statePaths(dir));
-  printStatus(await readStatus(statePaths(dir)), values.json === true, io);
+  const paths = statePaths(dir);
+  await readConfig(paths);
+  const last = await readStatus(paths);
+  // The installed versions and pins as they are now: a rollback since the last run changed them.
+  const installed = summarizeInstalled(await new InstallStore(paths.installed).list());
+  printStatus(last === undefined ? undefined : { ...last, installed }, values.json === true, io);
   return exitCodes.ok;
 }
 
@@ -194,13 +209,24 @@ async function rollback(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseCommandLine('agent rollback', rollbackSynopsis, args, {
     dir: { type: 'string' },
     target: { type: 'string' },
+    unpin: { type: 'boolean' },
   });
   if (values.help === true) return help(io);
   const dir = required('agent rollback', rollbackSynopsis, values.dir, '--dir');
   const key = required('agent rollback', rollbackSynopsis, values.target, '--target');
-  const record = await new InstallStore(statePaths(dir).installed).rollback(key);
+  const store = new InstallStore(statePaths(dir).installed);
+  if (values.unpin === true) {
+    const record = await store.unpin(key);
+    io.stdout(`${key}: not pinned; ${record.current.version} stays current until the next update\n`);
+    return exitCodes.ok;
+  }
+  const record = await store.rollback(key);
+  const pin =
+    record.pinned === undefined
+      ? ''
+      : `; pinned: updates skip ${key} until a version newer than ${record.pinned.from} (or --unpin)`;
   io.stdout(
-    `${key}: ${record.current.version} is current again (previous ${record.previous?.version ?? 'none'})\n`,
+    `${key}: ${record.current.version} is current again (previous ${record.previous?.version ?? 'none'})${pin}\n`,
   );
   return exitCodes.ok;
 }
