@@ -125,6 +125,11 @@ test('an unlogged new root is refused even when the timestamp is unchanged; noth
     const accepted = await fx.update(agent);
     assert.equal(accepted.outcome, 'unchanged', JSON.stringify(accepted.error));
     assert.equal(accepted.metadata.root, 2);
+    // ...and kept: the next run starts from root 2 and probes for 3.
+    assert.deepEqual(
+      new Uint8Array(await readFile(join(agent, 'metadata', 'root.json'))),
+      new Uint8Array(root2),
+    );
   } finally {
     await fx.close();
   }

@@ -8,7 +8,7 @@
  *    rebuilt into its release record (core/release/record.ts) from the exact bytes fetched, and
  *    `log/<file>.tlog-proof` must prove it under a checkpoint with the witness quorum — also a
  *    new root when the timestamp is unchanged. Then an unchanged timestamp with everything
- *    wanted installed ends the run (after two requests when no root is new).
+ *    wanted installed ends the run (after two requests when no root is new), keeping a new root.
  * 3. The newest version of each name under any wanted target prefix, once per name; an older
  *    version than the installed one is a rollback. A name pinned by `vouch agent rollback` is
  *    skipped (listed in status `pinned`) unless targets offer a newer version than the one
@@ -249,6 +249,9 @@ async function runUpdate(context: RunContext): Promise<RunResult> {
     );
   }
   if (refresh.unchanged && allWantedInstalled(context, refresh, installed)) {
+    // A new root (now logged) may come with an unchanged timestamp: keep it, so the next run
+    // starts from it instead of fetching and checking it again.
+    await persistTrustedFiles(paths, refresh.persist);
     return { outcome: 'unchanged', metadata, changed: [] };
   }
 
