@@ -14,11 +14,13 @@ import { auditPredicateType } from '../../src/core/audit/report.ts';
 import { parseAuditState } from '../../src/core/audit/state.ts';
 import { formatHex, toBytes } from '../../src/core/bytes/index.ts';
 import { createVerifier, sha256 } from '../../src/core/crypto/index.ts';
+import { releaseRecord } from '../../src/core/release/record.ts';
 import { auditCommand } from '../../src/faces/cli/commands/audit.ts';
 import { readKeyFile } from '../../src/storage/fs/key-file.ts';
 import { type AuditWorld, startAuditWorld } from '../support/audit-world.ts';
 import { runCommand } from '../support/cli.ts';
 import { serveStaticFolder } from '../support/static-log.ts';
+import { repositoryName } from '../support/update-fixture.ts';
 
 async function audit(world: AuditWorld): Promise<Awaited<ReturnType<typeof runCommand>>> {
   return runCommand(auditCommand, ['--config', world.config, '--state', world.state, '--out', world.out]);
@@ -109,6 +111,23 @@ test('an unlogged targets version is named', async () => {
     assert.match(run.stdout, /^unlogged: 2\.targets\.json/m);
     assert.match(run.stdout, /^unlogged: 2\.snapshot\.json/m);
     assert.doesNotMatch(run.stdout, /^unapproved/m);
+  } finally {
+    await world.close();
+  }
+});
+
+test('two logged versions of one published file are named as an equivocation', async () => {
+  const world = await startAuditWorld();
+  try {
+    // The repository logs a second, different 1.targets.json: it could show it to some clients.
+    const other = toBytes('{"signed":{"_type":"targets","version":1},"signatures":[]}');
+    await world.fixture.releaseLog.append(
+      releaseRecord({ repository: repositoryName, file: '1.targets.json', bytes: other }),
+    );
+    await world.syncReleaseLog();
+    const run = await audit(world);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /^equivocation: 1\.targets\.json — the release log holds two versions of it/m);
   } finally {
     await world.close();
   }

@@ -43,6 +43,7 @@ import {
 import { formatHex, toBytes } from '../../core/bytes/index.ts';
 import { type Signer, sha256 } from '../../core/crypto/index.ts';
 import { isVouchError, tooLarge, VouchError } from '../../core/errors.ts';
+import { maxReleaseRecordBytes, parseReleaseRecord, type ReleaseRecord } from '../../core/release/record.ts';
 import { defaultSiteRegistry, formatTime } from '../../core/sites/index.ts';
 import { mkdirDurable, writeFileDurable } from '../../storage/fs/durable.ts';
 import { type LoadedAuditConfig, loadAuditConfig } from './config.ts';
@@ -125,10 +126,27 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditOutcome> 
   findings.push(...release.findings);
   if (release.audited !== undefined) logs.push(release.audited);
   const logged = new Set<string>();
+  // Two release records naming one published file with different bytes are an equivocation:
+  // the repository showed (or could show) different clients different versions under one number.
+  const recorded = new Map<string, string>();
   if (release.client !== undefined) {
     try {
-      for await (const { data } of release.client.entries(0n, release.client.size))
+      for await (const { data } of release.client.entries(0n, release.client.size)) {
         logged.add(formatHex(sha256(data)));
+        const record = releaseRecordOf(data);
+        if (record === undefined || record.repository !== loaded.repository.name) continue;
+        const earlier = recorded.get(record.file);
+        if (earlier === undefined) recorded.set(record.file, record.sha256);
+        else if (earlier !== record.sha256) {
+          findings.push(
+            finding(
+              'equivocation',
+              record.file,
+              `the release log holds two versions of it: SHA-256 ${earlier} and ${record.sha256}`,
+            ),
+          );
+        }
+      }
     } catch (error) {
       findings.push(
         finding('unreadable', releaseLogName, isVouchError(error) ? error.message : 'entries unreadable'),
@@ -244,4 +262,14 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditOutcome> 
 function previousOf(state: AuditState, origin: string): { previous?: SeenCheckpoint } {
   const previous = state.logs.get(origin);
   return previous === undefined ? {} : { previous };
+}
+
+/** releaseRecordOf reads a release-log entry as a release record, or undefined for any other entry (evidence). */
+function releaseRecordOf(entry: Uint8Array): ReleaseRecord | undefined {
+  if (entry.length > maxReleaseRecordBytes || entry[0] !== 0x7b) return undefined;
+  try {
+    return parseReleaseRecord(entry);
+  } catch {
+    return undefined;
+  }
 }

@@ -11,6 +11,7 @@ export type FindingKind =
   | 'quorum'
   | 'unreadable'
   | 'unlogged'
+  | 'equivocation'
   | 'unapproved'
   | 'unsigned'
   | 'rebuild'
