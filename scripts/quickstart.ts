@@ -5,8 +5,10 @@
  * that publishes only checkpoints cosigned by two independent witnesses (2-of-2 policy), an
  * entry's offline proof checked, a forged history that the witnesses refuse and the monitor
  * reports; then a release: the example product built in the sandbox, rebuilt by the supervisor,
- * approved, published through the TUF repository and installed by an endpoint agent, and a
- * sabotaged build refused. Then customer data stays in its jurisdiction: two data sites (ch-zrh,
+ * approved, published through the TUF repository and installed by an endpoint agent; rule database
+ * v1 built by the same conveyer, approved, installed and finding the EICAR test file, v2 shipped
+ * as a delta, and a v3 signed by the vendor alone refused by the repository and, served by a
+ * rogue mirror holding the online keys, by an agent; and a sabotaged build refused. Then customer data stays in its jurisdiction: two data sites (ch-zrh,
  * ru-mow) from one signed registry, each with an access ledger cosigned by the same two witnesses;
  * a Japanese tenant's telemetry sent to ru-mow is answered 421 and lands at ch-zrh, a Brazilian
  * tenant's lands at ru-mow; staff in Russia are denied the Japanese data; a privacy officer in
@@ -18,7 +20,7 @@
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,6 +32,8 @@ import { createNoteSigner, signNote } from '../src/core/note/index.ts';
 import { formatTenantRecord } from '../src/core/sites/index.ts';
 import { formatCheckpoint } from '../src/core/tlog/checkpoint.ts';
 import { formatAddCheckpointRequest } from '../src/core/tlog/witness-request.ts';
+import { formatMetadata, snapshotSigned, timestampSigned } from '../src/core/tuf/metadata.ts';
+import { signMetadata } from '../src/core/tuf/sign.ts';
 import { emptyLogEdge, integrate } from '../src/services/log/integrate.ts';
 import { parseTenantDirectory } from '../src/services/site/config.ts';
 import { FsBlobStore } from '../src/storage/fs/blob.ts';
@@ -229,6 +233,8 @@ async function releaseStory(logUrl: string, logVkey: string, logPolicy: string):
   say('Checking again costs two small requests when nothing changed');
   vouch(['agent', 'update', '--dir', 'agent']);
 
+  await rulesStory({ build: [...build, ...logFlags], rebuild, logFlags, online });
+
   say("A sabotaged build machine: the supervisor's rebuild does not match...");
   const sabotaged = join(examples, 'sabotaged');
   vouch([
@@ -262,6 +268,229 @@ async function releaseStory(logUrl: string, logVkey: string, logPolicy: string):
   vouch(['repo', 'sign', 'repo', '--role', 'targets', '--key', 'release.key']);
   vouch(['approve', '--release', 'repo', '--key', 'approver.key', '--policy', 'release-policy.json'], 1);
   vouch(['repo', 'publish', 'repo', ...online, ...logFlags], 1);
+}
+
+/** The EICAR anti-virus test file: harmless, and every scanner reports it. */
+const eicar = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+
+/** sampleText is the content of the demo's generated sample N, which rule database v(N) or later knows. */
+function sampleText(n: number): string {
+  return `vouch demo malware sample ${n}\n`;
+}
+
+/**
+ * rulesSource copies examples/rules into a fresh folder for version N: the recipe template gets
+ * this host's Node binary and Vouch tree (bound read-only in the sandbox) and the version, and
+ * each generated sample beyond the first gets its hash signature.
+ */
+function rulesSource(version: number, samples: number): string {
+  const folder = `rules-src-${version}`;
+  const target = join(dir, folder);
+  cpSync(resolve(import.meta.dirname, '..', 'examples', 'rules'), target, { recursive: true });
+  const fill = (value: unknown): unknown => {
+    if (typeof value === 'string')
+      return value
+        .replaceAll('@NODE@', process.execPath)
+        .replaceAll('@VOUCH_ROOT@', resolve(import.meta.dirname, '..'))
+        .replaceAll('@VERSION@', String(version));
+    if (Array.isArray(value)) return value.map(fill);
+    if (value !== null && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fill(v)]));
+    return value;
+  };
+  const recipe = fill(JSON.parse(readFileSync(join(target, 'recipe.json'), 'utf8')));
+  writeFileSync(join(target, 'recipe.json'), `${JSON.stringify(recipe, null, 2)}\n`);
+  let extra = '';
+  for (let n = 2; n <= samples; n++) {
+    const text = sampleText(n);
+    const digest = createHash('sha256').update(text).digest('hex');
+    extra += `${digest}:${Buffer.byteLength(text)}:Vouch.Demo.Sample-${n}\n`;
+  }
+  writeFileSync(
+    join(target, 'src', 'demo.hsb'),
+    readFileSync(join(target, 'src', 'demo.hsb'), 'utf8') + extra,
+  );
+  return folder;
+}
+
+/** forgeRogueMirror makes a copy of the repository whose public folder serves the pending targets (vendor-signed only) under new snapshot and timestamp versions signed with the online keys. */
+async function forgeRogueMirror(folder: string): Promise<void> {
+  cpSync(join(dir, 'repo'), join(dir, folder), { recursive: true });
+  const pub = join(dir, folder, 'public');
+  const pending = new Uint8Array(readFileSync(join(dir, 'repo', 'pending', 'targets.json')));
+  const targetsVersion = (JSON.parse(new TextDecoder().decode(pending)) as { signed: { version: number } })
+    .signed.version;
+  writeFileSync(join(pub, `${targetsVersion}.targets.json`), pending);
+  const describe = (bytes: Uint8Array) => ({
+    length: bytes.length,
+    hashes: { sha256: createHash('sha256').update(bytes).digest('hex') },
+  });
+  const signerOf = async (file: string, name: string) =>
+    createSigner(
+      name,
+      (await openKeyFile(new Uint8Array(readFileSync(join(dir, file))), undefined)).material,
+    );
+  const snapshotVersion =
+    Math.max(
+      ...readdirSync(pub)
+        .map((n) => /^([0-9]+)\.snapshot\.json$/.exec(n)?.[1])
+        .filter((v) => v !== undefined)
+        .map(Number),
+    ) + 1;
+  const expires = Math.floor(Date.now() / 1000) + 86_400;
+  const snapshotBody = snapshotSigned({
+    version: snapshotVersion,
+    expires,
+    meta: { 'targets.json': { version: targetsVersion, ...describe(pending) } },
+  });
+  const snapshot = formatMetadata(
+    snapshotBody,
+    await signMetadata(snapshotBody, [await signerOf('snapshot.key', 'snapshot.vouch.example')]),
+  );
+  writeFileSync(join(pub, `${snapshotVersion}.snapshot.json`), snapshot);
+  const timestampVersion =
+    (JSON.parse(readFileSync(join(pub, 'timestamp.json'), 'utf8')) as { signed: { version: number } }).signed
+      .version + 1;
+  const timestampBody = timestampSigned({
+    version: timestampVersion,
+    expires,
+    snapshot: { version: snapshotVersion, ...describe(snapshot) },
+  });
+  writeFileSync(
+    join(pub, 'timestamp.json'),
+    formatMetadata(
+      timestampBody,
+      await signMetadata(timestampBody, [await signerOf('timestamp.key', 'timestamp.vouch.example')]),
+    ),
+  );
+}
+
+/**
+ * rulesStory: rule databases go down the same conveyer as products. The vendor builds v1 in the
+ * sandbox (compile, then pack into the one bundle file the repository publishes, so the
+ * provenance names its digest); the supervisor rebuilds it; it is approved and published; an
+ * agent installs it and the scanner finds the EICAR test file. v2 ships as a delta. v3, signed by
+ * the vendor alone, is refused by the repository, and by an agent when a rogue mirror holding the
+ * online keys serves it.
+ */
+async function rulesStory(ctx: {
+  build: string[];
+  rebuild: string[];
+  logFlags: string[];
+  online: string[];
+}): Promise<void> {
+  const approve = [
+    'approve',
+    '--release',
+    'repo',
+    '--key',
+    'approver.key',
+    '--policy',
+    'release-policy.json',
+  ];
+  const release = async (version: number, samples: number): Promise<void> => {
+    const source = rulesSource(version, samples);
+    vouch([
+      'build',
+      join(source, 'recipe.json'),
+      '--source',
+      source,
+      '--out',
+      `build-rules-${version}`,
+      ...ctx.build,
+    ]);
+    vouch([
+      'rebuild',
+      '--provenance',
+      `build-rules-${version}/provenance.dsse.json`,
+      '--source',
+      source,
+      '--out',
+      `rebuild-rules-${version}`,
+      ...ctx.rebuild,
+    ]);
+    vouch([
+      'repo',
+      'add',
+      'repo',
+      '--rules-build',
+      `build-rules-${version}`,
+      '--rebuild',
+      `rebuild-rules-${version}/rebuild.dsse.json`,
+    ]);
+    vouch(['repo', 'sign', 'repo', '--role', 'targets', '--key', 'release.key'], 0, { quiet: true });
+    vouch(approve);
+    vouch(['repo', 'publish', 'repo', ...ctx.online, ...ctx.logFlags], 0, { quiet: true });
+  };
+
+  say('Rule database v1 goes down the same conveyer: compiled and packed in the sandbox, rebuilt, approved');
+  await release(1, 1);
+  const repoUrl = await serve(['repo', 'serve', 'repo', '--listen', '127.0.0.1:0']);
+  say('An agent that wants rules/demo/ installs v1 after the same checks as for a product');
+  const agentInit = (folder: string, url: string): string[] =>
+    [
+      'agent',
+      'init',
+      '--dir',
+      folder,
+      '--root',
+      'repo/public/1.root.json',
+      '--release-policy',
+      'release-policy.json',
+    ].concat(['--repository', url, '--repository-name', 'vouch-demo', '--want', 'rules/demo/']);
+  vouch(agentInit('agent-rules', repoUrl));
+  vouch(['agent', 'update', '--dir', 'agent-rules']);
+
+  say('The scanner, with the installed database, finds the EICAR test file in a generated sample folder');
+  mkdirSync(join(dir, 'samples'), { recursive: true });
+  writeFileSync(join(dir, 'samples', 'eicar.com'), eicar);
+  writeFileSync(join(dir, 'samples', 'notes.txt'), 'an ordinary file\n');
+  writeFileSync(join(dir, 'samples', 'sample-2.bin'), sampleText(2));
+  const db = join('agent-rules', 'installed', 'rules-demo', 'current');
+  vouch(['scan', '--db', db, '--no-progress', 'samples'], 1);
+
+  say('Rule database v2 (two more hash signatures) ships the same way; the agent updates by delta');
+  await release(2, 3);
+  vouch(['agent', 'update', '--dir', 'agent-rules']);
+  const installed = JSON.parse(
+    readFileSync(join(dir, 'agent-rules', 'installed', 'rules-demo', 'current.json'), 'utf8'),
+  ) as { current: { version: string; via: string; length: number }; previous?: { version: string } };
+  const deltaFile = readdirSync(join(dir, 'repo', 'public', 'targets', 'rules', 'demo')).find((n) =>
+    n.endsWith('.demo-1-2.vdelta'),
+  );
+  const deltaBytes =
+    deltaFile === undefined
+      ? 0
+      : readFileSync(join(dir, 'repo', 'public', 'targets', 'rules', 'demo', deltaFile)).length;
+  process.stdout.write(
+    `  rules-demo ${installed.current.version} installed via ${installed.current.via} from ${installed.previous?.version ?? 'nothing'}: the ${deltaBytes}-byte delta was fetched, not the ${installed.current.length}-byte v2 bundle\n`,
+  );
+  if (installed.current.via !== 'delta') {
+    process.stderr.write('demo: the agent did not update the rule database by delta\n');
+    stopServers();
+    process.exit(1);
+  }
+  vouch(['scan', '--db', db, '--no-progress', 'samples'], 1);
+
+  say(
+    'An unapproved release: the vendor builds, stages and signs v3, but the repository refuses to publish it',
+  );
+  const source = rulesSource(3, 4);
+  vouch(
+    ['build', join(source, 'recipe.json'), '--source', source, '--out', 'build-rules-3', ...ctx.build],
+    0,
+    {
+      quiet: true,
+    },
+  );
+  vouch(['repo', 'add', 'repo', '--rules-build', 'build-rules-3']);
+  vouch(['repo', 'sign', 'repo', '--role', 'targets', '--key', 'release.key']);
+  vouch(['repo', 'publish', 'repo', ...ctx.online, ...ctx.logFlags], 1);
+  say('A rogue mirror with the stolen online keys serves it anyway: the agents refuse it');
+  await forgeRogueMirror('rogue-repo');
+  const rogueUrl = await serve(['repo', 'serve', 'rogue-repo', '--listen', '127.0.0.1:0']);
+  vouch(agentInit('agent-rogue', rogueUrl));
+  vouch(['agent', 'update', '--dir', 'agent-rogue'], 1);
 }
 
 /** freePort binds port 0 on 127.0.0.1, reads the port the kernel chose and releases it. */
@@ -498,6 +727,8 @@ async function residencyStory(witnesses: Witnesses): Promise<SitesWorld> {
   const heidi = ['--as', 'heidi', '--employer', 'Vouch AG', '--office', 'CH', '--location', 'CH'];
   const requestId = vouch(
     ['access', 'request', 'ch', '--tenant', jp.tenant, ...heidi, '--role', 'privacy-officer'].concat([
+      '--action',
+      'export',
       '--purpose',
       'customer-export',
       ...why,

@@ -353,8 +353,13 @@ test('exports are ledgered, staff in RU are denied Swiss-only data, and my-acces
   assert.equal((JSON.parse(vouch(exportBr, 'Vouch RU', ...why)) as { events: number }).events, 3);
   vouch(`site my-access ru --tenant ${br.tenant} --out ipe-access.json`);
   const verifyBr = `site verify-access ipe-access.json --policy ${policyFiles['ru-mow']} --ledger-vkey`;
-  const brLines = vouch(verifyBr, ledgerVkeys['ru-mow']);
-  assert.match(brLines, /^0\t\S+\tallow\tperson olga \(privacy-officer, in RU\)\tcustomer-export\t[^\n]*\n$/);
+  const brLines = vouch(verifyBr, ledgerVkeys['ru-mow'], '--tenant', br.tenant);
+  assert.match(
+    brLines,
+    /^0\t\S+\tallow\tperson olga \(privacy-officer, in RU\)\tcustomer-export\texport\ttelemetry[^\n]*\n$/,
+  );
+  // The customer names its tenant: a file never verifies for whoever it happens to be about.
+  assert.match(vouchFails(2, verifyBr, ledgerVkeys['ru-mow']), /--tenant/);
   // One tenant's file is not accepted as another's.
   assert.match(
     vouchFails(1, `${verifyBr} ${ledgerVkeys['ru-mow']} --tenant ${jp.tenant}`),

@@ -115,6 +115,7 @@ export async function startAuditWorld(): Promise<AuditWorld> {
     id: '3f1c2a9e-8b4d-4c6e-9f0a-1b2c3d4e5f60',
     tenant: tenantId,
     requester: alice,
+    action: 'access',
     purpose: 'support',
     justification: 'false positive on invoice.exe',
     ticket: 'SUP-1234',
@@ -192,6 +193,7 @@ export async function startAuditWorld(): Promise<AuditWorld> {
     async ledgerAllowed(fields) {
       const entry: LedgerEntry = {
         principal: { ...alice },
+        action: 'access',
         purpose: 'support',
         justification: 'false positive on invoice.exe',
         ticket: 'SUP-1234',

@@ -11,15 +11,19 @@
  * 3. each site's ledger (logs.ts, then ledger.ts): consistent, witnessed, and every new entry
  *    obeying the policy.
  *
- * The report (core/audit/report.ts) is signed by the auditor key into `report.dsse.json`, and
- * rendered as `report.html`; both are written durably to the output folder. The state folder
- * (`audit-state.json`) then gets the new checkpoints and versions — only when the audit passed,
- * so a broken promise is reported again by every later run until someone acts on it; the history
- * (for the charts) grows either way. Crash story: outputs first, state last (the commit point);
- * a crash between them re-audits the same range next time, which is harmless.
+ * The report (core/audit/report.ts) is signed by the auditor key into
+ * `<time>-report.dsse.json`, and rendered as `<time>-report.html`; both are written durably to
+ * the output folder, never overwritten (a failed run's report stays), and copied to
+ * `report.dsse.json` and `report.html` as the latest. The state folder (`audit-state.json`) then
+ * gets every checkpoint proved consistent, pass or fail, so the next run compares with the newest
+ * history it was shown and a rewrite of it is a fork. The replay start of each ledger and the
+ * repository versions advance only when the audit passed, so a broken promise is reported again
+ * by every later run until someone acts on it; the history (for the charts) grows either way.
+ * Crash story: outputs first, state last (the commit point); a crash between them re-audits the
+ * same range next time, which is harmless.
  */
 
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatEnvelope, signStatement } from '../../core/attest/index.ts';
 import { type Finding, finding } from '../../core/audit/findings.ts';
@@ -114,6 +118,8 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditOutcome> 
   const state = await readState(options.stateDir);
   const findings: Finding[] = [];
   const logs: AuditedLog[] = [];
+  // proved are the checkpoints proved consistent this run, with what the state held for them.
+  const proved: { seen: SeenCheckpoint; previous: SeenCheckpoint | undefined }[] = [];
 
   // 1. The release log.
   const releasePolicy = loaded.repository.releasePolicy;
@@ -125,6 +131,9 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditOutcome> 
   });
   findings.push(...release.findings);
   if (release.audited !== undefined) logs.push(release.audited);
+  if (release.seen !== undefined) {
+    proved.push({ seen: release.seen, previous: state.logs.get(releasePolicy.log.origin) });
+  }
   const logged = new Set<string>();
   // Two release records naming one published file with different bytes are an equivocation:
   // the repository showed (or could show) different clients different versions under one number.
@@ -190,6 +199,7 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditOutcome> 
     });
     findings.push(...audit.findings);
     if (audit.audited !== undefined) logs.push(audit.audited);
+    if (audit.seen !== undefined) proved.push({ seen: audit.seen, previous: state.logs.get(origin) });
     if (audit.client === undefined) continue;
     try {
       const replay = await auditLedger({
@@ -229,10 +239,15 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditOutcome> 
   });
   const envelope = await signStatement(buildAuditStatement(report), [signer]);
   await mkdirDurable(options.outDir);
-  const reportFile = join(options.outDir, 'report.dsse.json');
-  const htmlFile = join(options.outDir, 'report.html');
-  await writeFileDurable(reportFile, formatEnvelope(envelope));
-  await writeFileDurable(htmlFile, toBytes(renderAuditHtml(report)));
+  const stamp = await freeStamp(options.outDir, report.time);
+  const reportFile = join(options.outDir, `${stamp}-report.dsse.json`);
+  const htmlFile = join(options.outDir, `${stamp}-report.html`);
+  const envelopeBytes = formatEnvelope(envelope);
+  const htmlBytes = toBytes(renderAuditHtml(report));
+  await writeFileDurable(reportFile, envelopeBytes);
+  await writeFileDurable(htmlFile, htmlBytes);
+  await writeFileDurable(join(options.outDir, 'report.dsse.json'), envelopeBytes);
+  await writeFileDurable(join(options.outDir, 'report.html'), htmlBytes);
 
   // 5. The state: the commit point of a clean audit.
   const point: HistoryPoint = Object.freeze({
@@ -244,9 +259,12 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditOutcome> 
     passed,
   });
   const seen = new Map(state.logs);
-  if (passed) for (const l of logs) seen.set(l.origin, { origin: l.origin, size: l.size, root: l.root });
+  for (const { seen: checkpoint, previous } of proved) {
+    const audited = passed ? checkpoint.size : (previous?.audited ?? previous?.size ?? 0n);
+    seen.set(checkpoint.origin, Object.freeze({ ...checkpoint, audited }));
+  }
   const next: AuditState = {
-    logs: passed ? seen : state.logs,
+    logs: seen,
     ...(passed
       ? { repository: repository.versions }
       : state.repository === undefined
@@ -257,6 +275,30 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditOutcome> 
   await mkdirDurable(options.stateDir);
   await writeFileDurable(join(options.stateDir, stateFileName), formatAuditState(next));
   return Object.freeze({ passed, findings: report.findings, report, reportFile, htmlFile });
+}
+
+/** maxReportsPerSecond bounds the reports kept for runs within one second. */
+const maxReportsPerSecond = 100;
+
+/** freeStamp names this run's report: the audit time (`20261127T085009Z`), suffixed when a report of that second exists. */
+async function freeStamp(dir: string, time: string): Promise<string> {
+  const base = time.replace(/[^0-9TZ]/g, '');
+  for (let i = 1; i <= maxReportsPerSecond; i++) {
+    const stamp = i === 1 ? base : `${base}-${i}`;
+    try {
+      await stat(join(dir, `${stamp}-report.dsse.json`));
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ENOENT') return stamp;
+      throw error;
+    }
+  }
+  throw new VouchError(
+    'invalid-argument',
+    `output folder ${dir}: ${maxReportsPerSecond} reports at ${time} already`,
+    {
+      field: 'out',
+    },
+  );
 }
 
 function previousOf(state: AuditState, origin: string): { previous?: SeenCheckpoint } {

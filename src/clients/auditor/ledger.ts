@@ -11,7 +11,12 @@
  *   customer's approval when the tenant's contract requires one; a recorded approval must be a
  *   valid approval of the tenant for a grant active at the entry's time (`expired approval`,
  *   `forged approval`);
- * - agree with the Cedar policy re-evaluated on the recorded principal, tenant, purpose,
+ * - for an allowed entry with an approval: be what the customer approved — the approved
+ *   request's requester (id, employer, office and physical country), action, purpose and ticket
+ *   equal the entry's and its scope covers the entry's (`forged approval` otherwise: an approval
+ *   stretched to another person, action or scope);
+ * - for a deny: release nothing (`released on deny`: a count above 0);
+ * - agree with the Cedar policy re-evaluated on the recorded principal, action, tenant, purpose,
  *   justification, ticket and approval (`decision`: recorded allow where the policy denies).
  *   A recorded deny the policy would allow is not a broken promise (the site may deny for
  *   reasons outside the policy, such as a grant for another scope) and is not reported.
@@ -19,10 +24,8 @@
  * The entry names the tenant but not its residency or contract, and an approval only by its
  * digest: the audit reads tenant records (`<tenant>.json`) and approval envelopes
  * (`<sha256>.json`) from the folders the configuration gives. When what a check needs is
- * missing, the entry is reported `unverifiable`, never passed. The entry does not record the
- * action: a person's read is replayed as `access` (`export` / `erase` for the purposes
- * `customer-export` / `customer-erasure`), a job's as `read`; a person is taken as assigned to
- * the entry's site.
+ * missing, the entry is reported `unverifiable`, never passed. The entry's recorded action is
+ * replayed as is; a person is taken as assigned to the entry's site.
  */
 
 import { parseEnvelope, verifyEnvelope } from '../../core/attest/index.ts';
@@ -33,6 +36,7 @@ import { sha256 } from '../../core/crypto/index.ts';
 import { isVouchError } from '../../core/errors.ts';
 import { siteCountry } from '../../core/sites/ids.ts';
 import {
+  type AccessRequest,
   accessApprovalPayloadType,
   approvalVerifier,
   checkGrant,
@@ -48,7 +52,8 @@ import {
   type TenantRecord,
 } from '../../core/sites/index.ts';
 import type { PolicyEngine } from '../../services/policy/decide.ts';
-import type { ApprovalInput, PolicyActionName, PolicyRequest } from '../../services/policy/entities.ts';
+import type { ApprovalInput, PolicyRequest } from '../../services/policy/entities.ts';
+import { scopeCovers } from '../../services/site/reads.ts';
 import type { LogClient } from '../log/client.ts';
 import type { FileSource } from './source.ts';
 
@@ -77,11 +82,26 @@ function reason(error: unknown): string {
   return isVouchError(error) ? error.message : 'unexpected failure';
 }
 
-function actionOf(entry: LedgerEntry): PolicyActionName {
-  if (entry.principal.kind === 'job') return 'read';
-  if (entry.purpose === 'customer-export') return 'export';
-  if (entry.purpose === 'customer-erasure') return 'erase';
-  return 'access';
+/** approvalMismatches names each field where the approved request differs from the entry. */
+function approvalMismatches(request: AccessRequest, entry: LedgerEntry): string[] {
+  const out: string[] = [];
+  const same = (what: string, approved: string | undefined, recorded: string | undefined): void => {
+    if (approved !== recorded)
+      out.push(`${what} ${recorded ?? '(none)'} (approved: ${approved ?? '(none)'})`);
+  };
+  const a = request.requester;
+  const e = entry.principal;
+  same('principal kind', a.kind, e.kind);
+  same('requester', a.id, e.id);
+  same('employer', a.employer, e.employer);
+  same('office country', a.officeCountry, e.officeCountry);
+  same('physical country', a.physicalCountry, e.physicalCountry);
+  same('action', request.action, entry.action);
+  same('purpose', request.purpose, entry.purpose);
+  same('ticket', request.ticket, entry.ticket);
+  // A read may narrow the approved scope (`telemetry` approves `telemetry:detection`), never widen it.
+  if (!scopeCovers(request.scope, entry.scope)) out.push(`scope ${entry.scope} (approved: ${request.scope})`);
+  return out;
 }
 
 /** auditLedger replays the ledger's new entries; see the module comment. It throws only when reading the log fails. */
@@ -124,6 +144,9 @@ export async function auditLedger(input: LedgerAuditInput): Promise<LedgerAudit>
     byJustification[entry.justification] = (byJustification[entry.justification] ?? 0) + 1;
     const allow = entry.decision === 'allow';
     if (allow) allowed++;
+    else if (entry.count > 0) {
+      add('released on deny', `the entry denies the access yet records ${entry.count} record(s) released`);
+    }
     if (entry.site !== input.site)
       add('wrong site', `the entry says site ${entry.site} in ${input.site}'s ledger`);
     if (entry.policyDigest !== input.policy.policyDigest) {
@@ -183,18 +206,26 @@ export async function auditLedger(input: LedgerAuditInput): Promise<LedgerAudit>
         continue;
       }
       let grant: ReturnType<typeof checkGrant>;
+      let approved: AccessRequest;
       try {
         const envelope = parseEnvelope(bytes, { maxBytes: maxApprovalBytes, maxSignatures: 8 });
         const payload = verifyEnvelope(envelope, [approvalVerifier(record)], 1, {
           payloadType: accessApprovalPayloadType,
         }).payload;
-        grant = checkGrant(parseAccessRequest(payload), bytes, record, time);
+        approved = parseAccessRequest(payload);
+        grant = checkGrant(approved, bytes, record, time);
       } catch (error) {
         add('forged approval', `approval ${entry.approval.slice(0, 16)}: ${reason(error)}`);
         continue;
       }
+      const mismatches = allow ? approvalMismatches(approved, entry) : [];
       if (grant.status === 'forged') add('forged approval', grant.reasons.join('; '));
-      else if (allow && grant.status !== 'active') {
+      else if (mismatches.length > 0) {
+        add(
+          'forged approval',
+          `approval ${entry.approval.slice(0, 16)} is for another access: ${mismatches.join('; ')}`,
+        );
+      } else if (allow && grant.status !== 'active') {
         add(
           'expired approval',
           `the grant was ${grant.status} at ${entry.time}: ${grant.reasons.join('; ')}`,
@@ -215,7 +246,7 @@ export async function auditLedger(input: LedgerAuditInput): Promise<LedgerAudit>
               role: entry.principal.role,
               site: entry.site,
             },
-      action: actionOf(entry),
+      action: entry.action,
       resource: {
         type: 'TenantData',
         tenant: {

@@ -5,7 +5,11 @@
  * C2SP tlog-policy, check the tiles against the checkpoint's root, and prove the log consistent
  * with the checkpoint the previous audit verified (a `bad-proof` there is a fork: two histories
  * under one key). Each problem becomes a finding; the client is returned so the caller can read
- * the new entries, each checked against the authenticated tiles.
+ * the new entries, each checked against the authenticated tiles. A checkpoint proved consistent
+ * is returned as `seen`, for the caller to keep whether or not the audit passes, so that the next
+ * run compares with the newest history it was shown. An empty log signed by the log alone is
+ * `unverifiable` unless an earlier audit saw it larger (then it is a fork): a site could hide
+ * every access behind it.
  */
 
 import { type Finding, finding } from '../../core/audit/findings.ts';
@@ -24,8 +28,13 @@ export interface LogAudit {
   /** audited is set when the checkpoint could be opened with the log's key. */
   readonly audited?: AuditedLog;
   readonly client?: LogClient;
-  /** from is the first entry new since the last audit (0 on a first audit or after a fork). */
+  /**
+   * from is the first entry no passing audit replayed: the previous checkpoint's `audited` size
+   * (its size when absent), or 0 on a first audit or after a fork.
+   */
   readonly from: bigint;
+  /** seen is the checkpoint served, set when it was proved consistent with the previous one (or there was none). */
+  readonly seen?: SeenCheckpoint;
   readonly findings: readonly Finding[];
   /** consistent is true when no fork, quorum or unreadable finding was made. */
   readonly consistent: boolean;
@@ -62,20 +71,25 @@ export async function auditLog(input: AuditLogInput): Promise<LogAudit> {
     return { from: 0n, findings, consistent: false };
   }
   let cosigners: string[] = [];
-  // An empty log commits to nothing, and a log publishes its first checkpoint (size 0, signed by
-  // the log alone) before any witness has seen it: a new site's ledger with no access yet. It
-  // needs no quorum; whatever it grows into must still be consistent with it and witnessed.
-  if (client.size > 0n) {
-    try {
-      cosigners = checkCheckpointPolicy(client.signedCheckpoint(), input.policy).cosigners.map(
-        (c) => c.witness,
-      );
-    } catch (error) {
+  const previous = input.previous;
+  try {
+    cosigners = checkCheckpointPolicy(client.signedCheckpoint(), input.policy).cosigners.map(
+      (c) => c.witness,
+    );
+  } catch (error) {
+    if (client.size > 0n) {
       findings.push(finding('quorum', input.name, `checkpoint of size ${client.size}: ${reason(error)}`));
+    } else if (previous === undefined || previous.size === 0n) {
+      // A log publishes its first checkpoint (size 0, signed by the log alone) before any witness
+      // has seen it. It breaks no promise, but a site could hide every access behind it, so it
+      // is never passed. Below an earlier, larger checkpoint it is the fork reported below.
+      findings.push(
+        finding('unverifiable', input.name, 'empty and not yet witnessed; nothing can be audited'),
+      );
     }
   }
   let from = 0n;
-  const previous = input.previous;
+  let proved = previous === undefined;
   if (previous !== undefined) {
     try {
       await client.checkConsistency({
@@ -84,7 +98,8 @@ export async function auditLog(input: AuditLogInput): Promise<LogAudit> {
         root: previous.root,
         extensions: [],
       });
-      from = previous.size;
+      proved = true;
+      from = previous.audited ?? previous.size;
     } catch (error) {
       findings.push(
         finding(
@@ -103,5 +118,17 @@ export async function auditLog(input: AuditLogInput): Promise<LogAudit> {
     ...(previous === undefined ? {} : { previousSize: previous.size }),
     cosigners: Object.freeze(cosigners),
   });
-  return { audited, client, from, findings, consistent: findings.length === 0 };
+  const seen: SeenCheckpoint = Object.freeze({
+    origin: client.checkpoint.origin,
+    size: client.size,
+    root: client.checkpoint.root,
+  });
+  return {
+    audited,
+    client,
+    from,
+    ...(proved ? { seen } : {}),
+    findings,
+    consistent: findings.length === 0,
+  };
 }

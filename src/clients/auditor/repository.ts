@@ -14,7 +14,11 @@
  *   (`rebuild: PATH`, `evidence: PATH` or `unlogged: evidence/<sha256>.json`).
  *
  * Versions are found by probing `N.ROLE.json` upward (never overwritten under consistent
- * snapshots), so a public URL without listings works the same as a folder.
+ * snapshots), so a public URL without listings works the same as a folder. Probing does not stop
+ * at a gap below the versions clients are sent to: the snapshot version the timestamp names and
+ * the targets version that snapshot names are read first, every version up to them is probed,
+ * and each one missing is reported (`unreadable: 6.targets.json`), so a version published after
+ * a skipped number is audited like any other.
  */
 
 import { type Finding, finding } from '../../core/audit/findings.ts';
@@ -135,6 +139,59 @@ export async function auditRepository(input: RepositoryAuditInput): Promise<Repo
     }
   };
 
+  // What clients are sent to: the snapshot the timestamp names and the targets that snapshot
+  // names. Only their version numbers are used here, to probe past gaps; both files are checked
+  // below like every other version.
+  const tsBytes = await source.get('timestamp.json', maxBytesFor('timestamp'));
+  let ts: Metadata<'timestamp'> | undefined;
+  if (tsBytes === undefined) {
+    findings.push(finding('unreadable', 'timestamp.json', 'no timestamp.json is published'));
+  } else {
+    try {
+      ts = parseMetadata('timestamp', tsBytes);
+    } catch (error) {
+      findings.push(finding('malformed', 'timestamp.json', reason(error)));
+    }
+  }
+  const namedSnapshot = ts?.fields.snapshot.version ?? 0;
+  let namedTargets = 0;
+  if (namedSnapshot > 0) {
+    const bytes = await source.get(`${namedSnapshot}.snapshot.json`, maxMetadataFileBytes);
+    if (bytes !== undefined) {
+      try {
+        namedTargets =
+          parseMetadata('snapshot', bytes, maxMetadataFileBytes).fields.meta.get('targets.json')?.version ??
+          0;
+      } catch {
+        // Reported as malformed when the snapshot loop reaches it.
+      }
+    }
+  }
+  // gaps collects the runs of versions missing below what clients are sent to.
+  const gaps = (role: 'targets' | 'snapshot', named: number, by: string) => {
+    let start = 0;
+    return {
+      missing(v: number): void {
+        if (start === 0) start = v;
+      },
+      /** end closes a run of missing versions just below v. */
+      end(v: number): void {
+        if (start === 0) return;
+        const last = v - 1;
+        const subject =
+          start === last ? `${start}.${role}.json` : `${start}.${role}.json to ${last}.${role}.json`;
+        findings.push(
+          finding(
+            'unreadable',
+            subject,
+            `not published, though ${by} names ${role} version ${named}: the versions in between cannot be audited`,
+          ),
+        );
+        start = 0;
+      },
+    };
+  };
+
   // Targets: every version, its approval by each targets key, and its new targets' evidence.
   let before: Metadata<'targets'> | undefined;
   if (previous.targets > 0) {
@@ -142,9 +199,18 @@ export async function auditRepository(input: RepositoryAuditInput): Promise<Repo
     if (typeof last !== 'string') before = last;
   }
   let targetsVersion = previous.targets;
-  for (let v = previous.targets + 1; v <= maxProbedVersions; v++) {
+  const targetGaps = gaps('targets', namedTargets, `${namedSnapshot}.snapshot.json`);
+  for (let v = previous.targets + 1; v <= previous.targets + maxProbedVersions; v++) {
     const next = await read('targets', v);
-    if (next === 'missing') break;
+    if (next === 'missing') {
+      if (v > namedTargets) {
+        targetGaps.end(v);
+        break;
+      }
+      targetGaps.missing(v);
+      continue;
+    }
+    targetGaps.end(v);
     if (next === 'bad') continue;
     const file = `${v}.targets.json`;
     logged(file, next.bytes);
@@ -193,9 +259,18 @@ export async function auditRepository(input: RepositoryAuditInput): Promise<Repo
   // Snapshots: every new version logged and signed.
   let snapshotVersion = previous.snapshot;
   let snapshotFile: AuditedFile | undefined;
-  for (let v = previous.snapshot + 1; v <= maxProbedVersions; v++) {
+  const snapshotGaps = gaps('snapshot', namedSnapshot, 'timestamp.json');
+  for (let v = previous.snapshot + 1; v <= previous.snapshot + maxProbedVersions; v++) {
     const next = await read('snapshot', v);
-    if (next === 'missing') break;
+    if (next === 'missing') {
+      if (v > namedSnapshot) {
+        snapshotGaps.end(v);
+        break;
+      }
+      snapshotGaps.missing(v);
+      continue;
+    }
+    snapshotGaps.end(v);
     if (next === 'bad') continue;
     const file = `${v}.snapshot.json`;
     logged(file, next.bytes);
@@ -207,35 +282,27 @@ export async function auditRepository(input: RepositoryAuditInput): Promise<Repo
   // Timestamp: signed, and naming a snapshot version that is published.
   let timestampFile: AuditedFile | undefined;
   let timestampVersion = previous.timestamp;
-  const tsBytes = await source.get('timestamp.json', maxBytesFor('timestamp'));
-  if (tsBytes === undefined) {
-    findings.push(finding('unreadable', 'timestamp.json', 'no timestamp.json is published'));
-  } else {
-    try {
-      const ts = parseMetadata('timestamp', tsBytes);
-      roleCheck(ts, 'timestamp', 'timestamp.json');
-      timestampVersion = ts.fields.version;
-      timestampFile = Object.freeze({
-        file: 'timestamp.json',
-        version: ts.fields.version,
-        sha256: hexOf(tsBytes),
-      });
-      const named: number = ts.fields.snapshot.version;
-      if (named > snapshotVersion) {
-        findings.push(
-          finding('unlogged', 'timestamp.json', `it names snapshot version ${named}, which is not published`),
-        );
-      } else if (snapshotFile === undefined || snapshotFile.version !== named) {
-        const named2 = await source.get(`${named}.snapshot.json`, maxMetadataFileBytes);
-        if (named2 !== undefined)
-          snapshotFile = Object.freeze({
-            file: `${named}.snapshot.json`,
-            version: named,
-            sha256: hexOf(named2),
-          });
-      }
-    } catch (error) {
-      findings.push(finding('malformed', 'timestamp.json', reason(error)));
+  if (ts !== undefined && tsBytes !== undefined) {
+    roleCheck(ts, 'timestamp', 'timestamp.json');
+    timestampVersion = ts.fields.version;
+    timestampFile = Object.freeze({
+      file: 'timestamp.json',
+      version: ts.fields.version,
+      sha256: hexOf(tsBytes),
+    });
+    const named: number = ts.fields.snapshot.version;
+    if (named > snapshotVersion) {
+      findings.push(
+        finding('unlogged', 'timestamp.json', `it names snapshot version ${named}, which is not published`),
+      );
+    } else if (snapshotFile === undefined || snapshotFile.version !== named) {
+      const named2 = await source.get(`${named}.snapshot.json`, maxMetadataFileBytes);
+      if (named2 !== undefined)
+        snapshotFile = Object.freeze({
+          file: `${named}.snapshot.json`,
+          version: named,
+          sha256: hexOf(named2),
+        });
     }
   }
   return {

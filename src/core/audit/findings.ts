@@ -24,6 +24,7 @@ export type FindingKind =
   | 'decision'
   | 'expired approval'
   | 'forged approval'
+  | 'released on deny'
   | 'malformed'
   | 'unverifiable';
 

@@ -1,8 +1,10 @@
 /**
  * The auditor's state between runs (`--state DIR`, file `audit-state.json`): the last verified
  * checkpoint of every log (origin, size, root), the last audited repository versions, and a short
- * history of past audits for the report's charts. A run reads it, proves every log consistent
- * with what it saw before, and replaces it only after a clean audit wrote its report, so a
+ * history of past audits for the report's charts. A run reads it and proves every log consistent
+ * with what it saw before. Every checkpoint so proved is kept (so a later run compares with the
+ * newest history shown, and a rewritten one is a fork), but the size up to which entries were
+ * replayed and the repository versions advance only after a clean audit wrote its report, so a
  * broken promise stays visible to the next run. Pure: parse and format only.
  */
 
@@ -21,6 +23,11 @@ export interface SeenCheckpoint {
   readonly origin: string;
   readonly size: bigint;
   readonly root: Uint8Array;
+  /**
+   * audited is the size up to which a passing audit replayed the entries (at most `size`);
+   * absent means `size`. The checkpoint advances on every consistent run, this only on a pass.
+   */
+  readonly audited?: bigint;
 }
 
 /** RepositoryVersions are the metadata versions an audit covered. */
@@ -66,6 +73,8 @@ function num(value: JsonValue | undefined, what: string): number {
   return value;
 }
 
+const decimal = /^(0|[1-9][0-9]{0,19})$/;
+
 /** parseAuditState reads `audit-state.json`; it throws `malformed` or `too-large` naming the field. */
 export function parseAuditState(bytes: Uint8Array): AuditState {
   if (bytes.length > maxAuditStateBytes) {
@@ -78,13 +87,25 @@ export function parseAuditState(bytes: Uint8Array): AuditState {
   if (!isJsonArray(rawLogs)) throw bad('logs');
   for (const item of rawLogs) {
     if (!isJsonObject(item)) throw bad('logs[]');
-    const { origin, size, root } = item;
-    if (typeof origin !== 'string' || typeof size !== 'string' || !/^(0|[1-9][0-9]{0,19})$/.test(size))
+    const { origin, size, root, audited } = item;
+    if (typeof origin !== 'string' || typeof size !== 'string' || !decimal.test(size))
       throw bad('logs[].size');
     if (typeof root !== 'string') throw bad('logs[].root');
     const rootBytes = parseBase64(root);
     if (rootBytes.length !== 32) throw bad('logs[].root');
-    logs.set(origin, Object.freeze({ origin, size: BigInt(size), root: rootBytes }));
+    if (audited !== undefined && (typeof audited !== 'string' || !decimal.test(audited)))
+      throw bad('logs[].audited');
+    const replayed = audited === undefined ? undefined : BigInt(audited);
+    if (replayed !== undefined && replayed > BigInt(size)) throw bad('logs[].audited');
+    logs.set(
+      origin,
+      Object.freeze({
+        origin,
+        size: BigInt(size),
+        root: rootBytes,
+        ...(replayed === undefined ? {} : { audited: replayed }),
+      }),
+    );
   }
   const repo = value['repository'];
   let repository: RepositoryVersions | undefined;
@@ -126,6 +147,7 @@ export function formatAuditState(state: AuditState): Uint8Array {
       origin: c.origin,
       size: c.size.toString(),
       root: formatBase64(c.root),
+      ...(c.audited === undefined ? {} : { audited: c.audited.toString() }),
     })),
     ...(state.repository === undefined ? {} : { repository: { ...state.repository } }),
     history: state.history.slice(-maxAuditHistory).map((h) => ({

@@ -49,6 +49,7 @@ const request = newAccessRequest({
     physicalCountry: 'CH',
     role: 'support',
   },
+  action: 'access',
   purpose: 'support',
   justification: 'false positive on invoice.exe',
   ticket: 'SUP-1234',
@@ -61,7 +62,15 @@ test('a request defaults to 12 hours and round-trips through canonical JSON', ()
   assert.equal(request.duration, 12 * 3600);
   const bytes = formatAccessRequest(request);
   assert.deepEqual(parseAccessRequest(bytes), request);
-  assert.ok(toText(bytes).startsWith('{"_type":"https://vouch.example/access-request/v1","duration":43200,'));
+  assert.ok(
+    toText(bytes).startsWith(
+      '{"_type":"https://vouch.example/access-request/v1","action":"access","duration":43200,',
+    ),
+  );
+  for (const action of ['export', 'erase'] as const) {
+    const other = newAccessRequest({ ...request, action });
+    assert.equal(parseAccessRequest(formatAccessRequest(other)).action, action);
+  }
 });
 
 function edit(change: (d: Record<string, Record<string, unknown>>) => void): Uint8Array {
@@ -143,6 +152,20 @@ test('parseAccessRequest refuses bad requests naming the field', () => {
       }),
       'requested',
     ],
+    [
+      'no action',
+      edit((d) => {
+        delete (d as Record<string, unknown>)['action'];
+      }),
+      'action',
+    ],
+    [
+      'an action the policy has no staff grant for',
+      edit((d) => {
+        (d as Record<string, unknown>)['action'] = 'read';
+      }),
+      'action',
+    ],
   ];
   for (const [name, bytes, field] of rows) {
     assert.throws(
@@ -185,6 +208,11 @@ test('checkGrant: forged and missing approvals are never active', async () => {
   const good = await signAccessApproval(request, customer);
   const longer = newAccessRequest({ ...request, duration: 72 * 3600 });
   const otherPerson = newAccessRequest({ ...request, requester: { ...request.requester, id: 'mallory' } });
+  const erase = newAccessRequest({ ...request, action: 'erase' });
+  const elsewhere = newAccessRequest({
+    ...request,
+    requester: { ...request.requester, physicalCountry: 'US' },
+  });
   const rows: [string, Uint8Array | undefined, AccessRequest, RegExp][] = [
     [
       'signed by another key',
@@ -199,6 +227,8 @@ test('checkGrant: forged and missing approvals are never active', async () => {
       /different request/,
     ],
     ['approval of one person reused for another', formatEnvelope(good), otherPerson, /different request/],
+    ['approval of a read reused for an erasure', formatEnvelope(good), erase, /different request/],
+    ['approval of one location reused for another', formatEnvelope(good), elsewhere, /different request/],
     [
       'wrong payload type',
       formatEnvelope(await signEnvelope('application/json', formatAccessRequest(request), [customer])),

@@ -5,12 +5,18 @@
  * whether a grant is active now. A request is canonical JSON, version 1:
  *
  * ```
- * {"_type":"https://vouch.example/access-request/v1","duration":43200,"id":"<16–64 of [A-Za-z0-9_-]>",
+ * {"_type":"https://vouch.example/access-request/v1","action":"access","duration":43200,
+ *  "id":"<16–64 of [A-Za-z0-9_-]>",
  *  "justification":"false positive on invoice.exe","purpose":"support","requested":"2025-01-01T12:00:00Z",
  *  "requester":{"employer":"Vouch AG","id":"alice","kind":"person","officeCountry":"CH",
  *               "physicalCountry":"CH","role":"support"},
  *  "scope":"samples/<sha256>","tenant":"acme","ticket":"SUP-1234"}
  * ```
+ *
+ * `action` is the one Cedar action the grant allows ({@link AccessAction}): `access` (read the
+ * data), `export` (export it) or `erase` (destroy it). The customer signs it with the rest, so an
+ * approval given for a read never opens an export or an erasure (the gate, services/site/reads.ts,
+ * compares it with the action performed).
  *
  * The requester is always a person with employer, office and physical country. `duration` is in
  * seconds, from {@link minAccessDuration} to {@link maxAccessDuration}, 12 hours by default; the
@@ -19,8 +25,8 @@
  * The approval is a DSSE envelope (`core/attest`) of payload type
  * {@link accessApprovalPayloadType} whose payload is exactly the request's canonical bytes, signed
  * by the tenant's approval key (its signed-note vkey in the tenant record). Because the payload
- * is the whole request, an approval cannot be stretched to another person, scope, tenant or
- * duration. {@link checkGrant} reports `forged` for anything that is not such an approval,
+ * is the whole request, an approval cannot be stretched to another person, action, scope, tenant
+ * or duration. {@link checkGrant} reports `forged` for anything that is not such an approval,
  * `missing` when the contract needs one and none came, and `expired` / `not-yet-valid` outside
  * the window; only `active` may open data. This module neither stores grants nor issues
  * credentials, and it does not decide policy (Cedar does, with the grant as one input).
@@ -35,6 +41,7 @@ import type { JsonValue } from '../json/index.ts';
 import {
   type CanonicalRecord,
   formatCanonicalRecord,
+  oneOf,
   Problems,
   parseCanonicalRecord,
   readInteger,
@@ -76,6 +83,15 @@ export const maxAccessRequestBytes = 8 * 1024;
 /** maxApprovalBytes bounds an approval envelope. */
 export const maxApprovalBytes = 32 * 1024;
 
+/**
+ * AccessAction is what a grant allows, spelled as the Cedar action the staff member performs
+ * (policies/default.cedar): `access` reads the data, `export` exports it, `erase` destroys it.
+ */
+export type AccessAction = 'access' | 'export' | 'erase';
+
+/** accessActions are the {@link AccessAction} values, in the order documented. */
+export const accessActions: readonly AccessAction[] = Object.freeze(['access', 'export', 'erase']);
+
 /** AccessRequest is one person's request for access to one tenant's data. */
 export interface AccessRequest {
   /** id is the request's id, 16 to 64 of `[A-Za-z0-9_-]` (a UUID fits). */
@@ -83,6 +99,8 @@ export interface AccessRequest {
   readonly tenant: string;
   /** requester is a person, with employer, office and physical country. */
   readonly requester: Principal;
+  /** action is the one action the grant allows; see {@link AccessAction}. */
+  readonly action: AccessAction;
   readonly purpose: string;
   readonly justification: string;
   readonly ticket: string;
@@ -101,6 +119,7 @@ const requestFields = [
   'id',
   'tenant',
   'requester',
+  'action',
   'purpose',
   'justification',
   'ticket',
@@ -126,6 +145,7 @@ const accessRequestRecord: CanonicalRecord<AccessRequest> = {
       id: request.id,
       tenant: request.tenant,
       requester: principalToJson(request.requester),
+      action: request.action,
       purpose: request.purpose,
       justification: request.justification,
       ticket: request.ticket,
@@ -165,6 +185,7 @@ function readRequest(value: JsonValue): AccessRequest {
     id: readString(o, [], 'id', problems, batchIdProblem),
     tenant: readString(o, [], 'tenant', problems, tenantIdProblem),
     requester: readPrincipal(o['requester'], ['requester'], problems, ['person']),
+    action: readString(o, [], 'action', problems, oneOf(accessActions)),
     purpose: readString(o, [], 'purpose', problems, nameCheck),
     justification: readString(o, [], 'justification', problems, justificationCheck),
     ticket: readString(o, [], 'ticket', problems, ticketCheck),

@@ -5,8 +5,10 @@
  * customer's approval. No I/O; the site services store, serve and log these.
  */
 export {
+  type AccessAction,
   type AccessRequest,
   type AccessRequestInput,
+  accessActions,
   accessApprovalPayloadType,
   accessRequestType,
   checkGrant,
@@ -63,8 +65,10 @@ export {
 } from './ids.ts';
 export {
   formatLedgerEntry,
+  type LedgerAction,
   type LedgerDecision,
   type LedgerEntry,
+  ledgerActions,
   ledgerEntryType,
   maxLedgerEntryBytes,
   maxLedgerReasons,

@@ -15,6 +15,7 @@ const person: LedgerEntry = {
     physicalCountry: 'CH',
     role: 'support',
   },
+  action: 'access',
   purpose: 'support',
   justification: 'customer reported a false positive',
   ticket: 'SUP-1234',
@@ -30,6 +31,7 @@ const person: LedgerEntry = {
 };
 const job: LedgerEntry = {
   principal: { kind: 'job', id: 'detection-statistics', role: 'statistics' },
+  action: 'read',
   purpose: 'detection-statistics',
   justification: 'scheduled daily run',
   tenant: 'acme',
@@ -50,7 +52,7 @@ test('ledger entries are canonical JSON and round-trip exactly', () => {
   }
   assert.equal(
     toText(formatLedgerEntry(job)),
-    `{"_type":"https://vouch.example/access-ledger-entry/v1","count":48213,"decision":"allow","justification":"scheduled daily run","policyDigest":"${h}","principal":{"id":"detection-statistics","kind":"job","role":"statistics"},"purpose":"detection-statistics","reasons":[],"scope":"detections:2025-01-01","site":"ch-zrh","tenant":"acme","time":"2025-01-02T00:00:05Z"}`,
+    `{"_type":"https://vouch.example/access-ledger-entry/v1","action":"read","count":48213,"decision":"allow","justification":"scheduled daily run","policyDigest":"${h}","principal":{"id":"detection-statistics","kind":"job","role":"statistics"},"purpose":"detection-statistics","reasons":[],"scope":"detections:2025-01-01","site":"ch-zrh","tenant":"acme","time":"2025-01-02T00:00:05Z"}`,
   );
 });
 
@@ -95,6 +97,20 @@ test('parseLedgerEntry refuses bad entries naming the field', () => {
         d['principal'] = { ...d['principal'], kind: 'robot' };
       }),
       'principal.kind',
+    ],
+    [
+      'no action',
+      edit((d) => {
+        delete (d as Record<string, unknown>)['action'];
+      }),
+      'action',
+    ],
+    [
+      'an action the policy does not know',
+      edit((d) => {
+        (d as Record<string, unknown>)['action'] = 'delete';
+      }),
+      'action',
     ],
     [
       'bad decision',

@@ -33,12 +33,30 @@ export const maxLedgerEntryBytes = 8 * 1024;
 /** maxLedgerReasons bounds the reasons of one entry. */
 export const maxLedgerReasons = 32;
 
+/**
+ * LedgerAction is the Cedar action the entry records (policies/default.cedar): `read` and
+ * `process` by a registered job, `access` (a staff read under a grant), `export` and `erase` (by
+ * a privacy officer). An auditor replays the entry with exactly this action.
+ */
+export type LedgerAction = 'read' | 'process' | 'access' | 'export' | 'erase';
+
+/** ledgerActions are the {@link LedgerAction} values. */
+export const ledgerActions: readonly LedgerAction[] = Object.freeze([
+  'read',
+  'process',
+  'access',
+  'export',
+  'erase',
+]);
+
 /** LedgerDecision is the policy's answer. */
 export type LedgerDecision = 'allow' | 'deny';
 
 /** LedgerEntry is one access to one tenant's data, allowed or denied. */
 export interface LedgerEntry {
   readonly principal: Principal;
+  /** action is the Cedar action that was decided; see {@link LedgerAction}. */
+  readonly action: LedgerAction;
   readonly purpose: string;
   readonly justification: string;
   readonly ticket?: string;
@@ -60,6 +78,7 @@ const reasonText = text(256);
 const fields = [
   '_type',
   'principal',
+  'action',
   'purpose',
   'justification',
   'tenant',
@@ -80,6 +99,7 @@ const ledgerEntryRecord: CanonicalRecord<LedgerEntry> = {
     return {
       _type: ledgerEntryType,
       principal: principalToJson(entry.principal),
+      action: entry.action,
       purpose: entry.purpose,
       justification: entry.justification,
       ...(entry.ticket === undefined ? {} : { ticket: entry.ticket }),
@@ -137,6 +157,7 @@ function readEntry(value: JsonValue): LedgerEntry {
   }
   const entry = {
     principal,
+    action: readString(o, [], 'action', problems, oneOf(ledgerActions)),
     purpose: readString(o, [], 'purpose', problems, nameCheck),
     justification: readString(o, [], 'justification', problems, justificationCheck),
     ...(ticket === undefined ? {} : { ticket }),

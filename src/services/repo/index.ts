@@ -31,8 +31,10 @@ export { type RotateOptions, type RotateResult, rotateRoot } from './rotate.ts';
 export {
   type StagedEntry,
   type StageProductOptions,
+  type StageRulesBuildOptions,
   type StageRulesOptions,
   stageProduct,
   stageRules,
+  stageRulesBuild,
 } from './stage.ts';
 export { refreshTimestamp, type TimestampResult } from './timestamp.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,9 +10,11 @@ import {
   type Parties,
   party,
   type RecordingLog,
+  type RulesBuild,
   recordingLog,
   releasePolicyFor,
 } from '../../../test/support/release-fixture.ts';
+import { packTar } from '../../core/build/pack.ts';
 import { formatHex, toText } from '../../core/bytes/index.ts';
 import { sha256 } from '../../core/crypto/index.ts';
 import { isVouchError } from '../../core/errors.ts';
@@ -22,6 +24,7 @@ import { parseReleaseRecord, releaseRecord } from '../../core/release/record.ts'
 import { checkTlogProofPolicy } from '../../core/tlog/quorum.ts';
 import { parseMetadata } from '../../core/tuf/metadata.ts';
 import { verifyThreshold } from '../../core/tuf/verify.ts';
+import { gzipDeterministic } from '../conveyer/gzip.ts';
 import {
   approveRelease,
   initRepository,
@@ -33,6 +36,7 @@ import {
   stageProduct,
   stageRules,
 } from './index.ts';
+import { stageRulesBuild } from './stage.ts';
 
 const now = 1_800_000_000;
 
@@ -518,5 +522,121 @@ describe('the update repository', () => {
     const next = await publishRepository(repo, opts);
     assert.equal(next.targets, 5);
     assert.deepEqual(next.targetFiles, ['products/hello/3.1.0/hello-3.1.0.tar.gz']);
+  });
+});
+
+/**
+ * conveyerFolder lays out what `vouch build` writes for a rules recipe whose output is the
+ * bundle: `NAME-VERSION.tar.gz` holding `files`, and `provenance.dsse.json`.
+ */
+async function conveyerFolder(
+  dir: string,
+  build: RulesBuild,
+  archive: string,
+  files: readonly { path: string; bytes: Uint8Array }[],
+): Promise<string> {
+  await mkdir(dir);
+  const tar = packTar(
+    files.map((f) => ({ ...f, executable: false })),
+    1_700_000_000,
+  );
+  await writeFile(join(dir, archive), gzipDeterministic(tar));
+  await copyFile(build.provenance, join(dir, 'provenance.dsse.json'));
+  return dir;
+}
+
+describe('rule databases staged from a conveyer build', () => {
+  let work: string;
+  let repo: string;
+  let parties: Parties;
+  let policy: ReleasePolicy;
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'vouch-repo-rules-build-'));
+    repo = join(work, 'repo');
+    parties = makeParties();
+    const log = recordingLog();
+    policy = parseReleasePolicy(releasePolicyFor(parties, log.log));
+    await initRepository(repo, {
+      name: 'vouch-test',
+      rootSigners: parties.roots.map((p) => p.signer),
+      rootThreshold: 2,
+      release: parties.release.vkey,
+      approver: parties.approver.vkey,
+      snapshotKey: parties.snapshot.signer,
+      timestampKey: parties.timestamp.signer,
+      now,
+    });
+  });
+  after(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  test('the .vdb output is staged with the build provenance, approved, and v2 gets a delta', async () => {
+    const v1 = await makeRulesBuild(parties, join(work, 'demo-1'), 'demo', 1, 20);
+    const build1 = await conveyerFolder(join(work, 'build-1'), v1, 'rules-demo-1.tar.gz', [
+      { path: 'demo-1.vdb', bytes: v1.bundle },
+    ]);
+    const staged = await stageRulesBuild(repo, {
+      buildDir: build1,
+      rebuilds: v1.rebuilds,
+      review: v1.review,
+    });
+    assert.deepEqual(
+      staged.map((s) => s.path),
+      ['rules/demo/demo-1.vdb'],
+    );
+    assert.equal(staged[0]?.target.sha256, formatHex(sha256(v1.bundle)));
+    const vouch = staged[0]?.target.custom['vouch'] as Record<string, unknown>;
+    assert.equal(
+      (vouch['evidence'] as Record<string, unknown>)['provenance'],
+      formatHex(sha256(new Uint8Array(await readFile(v1.provenance)))),
+    );
+    await preparePendingTargets(repo, now);
+    await signPending(repo, 'targets', parties.release.signer);
+    const approved = await approveRelease(repo, { signer: parties.approver.signer, policy, now });
+    assert.deepEqual(
+      approved.targets.map((t) => t.reasons),
+      [[]],
+    );
+    assert.equal(approved.status.complete, true);
+
+    const v2 = await makeRulesBuild(parties, join(work, 'demo-2'), 'demo', 2, 24);
+    const build2 = await conveyerFolder(join(work, 'build-2'), v2, 'rules-demo-2.tar.gz', [
+      { path: 'demo-2.vdb', bytes: v2.bundle },
+    ]);
+    const next = await stageRulesBuild(repo, { buildDir: build2, rebuilds: v2.rebuilds });
+    assert.deepEqual(
+      next.map((s) => s.path),
+      ['rules/demo/demo-2.vdb', 'rules/demo/demo-1-2.vdelta'],
+    );
+  });
+
+  test('a build without exactly one canonical bundle is refused, naming it', async () => {
+    const v3 = await makeRulesBuild(parties, join(work, 'demo-3'), 'demo', 3, 5);
+    const none = await conveyerFolder(join(work, 'build-none'), v3, 'rules-demo-3.tar.gz', [
+      { path: 'readme.txt', bytes: new TextEncoder().encode('no bundle\n') },
+    ]);
+    await rejects(
+      stageRulesBuild(repo, { buildDir: none }),
+      'invalid-argument',
+      /exactly one rule database bundle/,
+    );
+    const two = await conveyerFolder(join(work, 'build-two'), v3, 'rules-demo-3.tar.gz', [
+      { path: 'a.vdb', bytes: v3.bundle },
+      { path: 'b.vdb', bytes: v3.bundle },
+    ]);
+    await rejects(stageRulesBuild(repo, { buildDir: two }), 'invalid-argument', /found 2/);
+    const junk = await conveyerFolder(join(work, 'build-junk'), v3, 'rules-demo-3.tar.gz', [
+      { path: 'demo-3.vdb', bytes: new TextEncoder().encode('not a bundle') },
+    ]);
+    await rejects(stageRulesBuild(repo, { buildDir: junk }), 'malformed', /bad magic/);
+    const empty = join(work, 'build-empty');
+    await mkdir(empty);
+    await rejects(
+      stageRulesBuild(repo, { buildDir: empty }),
+      'invalid-argument',
+      /exactly one NAME-VERSION\.tar\.gz/,
+    );
   });
 });

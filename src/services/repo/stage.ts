@@ -1,7 +1,8 @@
 /**
  * Staging targets for the next release (docs/updates.md, "Published files"): a product archive
  * from a `vouch build` output folder as `products/NAME/VERSION/FILE`, a full rule database as a
- * bundle `rules/NAME/NAME-VERSION.vdb`, and record-level deltas `rules/NAME/NAME-FROM-TO.vdelta`
+ * bundle `rules/NAME/NAME-VERSION.vdb` (from a database folder, or the `.vdb` output of a
+ * conveyer build, whose provenance then names the bundle's SHA-256), and record-level deltas `rules/NAME/NAME-FROM-TO.vdelta`
  * from the previous full database (and from any older base asked for: a cumulative delta). Each
  * target gets its `custom.vouch` (kind, name, version, the SHA-256 of each evidence file, or for
  * a delta the full database it must produce); evidence files (provenance, rebuild attestations,
@@ -18,11 +19,13 @@
  */
 
 import { basename, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { parseEnvelope } from '../../core/attest/index.ts';
 import { equalBytes } from '../../core/bytes/index.ts';
 import { VouchError } from '../../core/errors.ts';
 import type { JsonObject } from '../../core/json/index.ts';
 import { packDatabaseBundle, unpackDatabaseBundle } from '../../core/rules/bundle.ts';
+import { type DatabaseFiles, openDatabase, type RuleDatabase } from '../../core/rules/database.ts';
 import { applyDelta, diffDatabases } from '../../core/rules/delta.ts';
 import { readDatabase } from '../rules/compile.ts';
 import {
@@ -144,6 +147,77 @@ export async function stageRules(dir: string, options: StageRulesOptions): Promi
   const paths = repoPaths(dir);
   await readConfig(paths);
   const { files, database } = await readDatabase(options.databaseDir);
+  return stageDatabase(paths, files, database, options, false);
+}
+
+/** StageRulesBuildOptions say which conveyer build of a rule database to stage. */
+export interface StageRulesBuildOptions extends EvidenceFiles {
+  /**
+   * buildDir is a `vouch build` output folder whose archive holds exactly one `*.vdb` file (a
+   * `vouch rules pack` bundle) and whose `provenance.dsse.json` therefore names its SHA-256.
+   */
+  readonly buildDir: string;
+  /** deltaFrom lists older full versions to make cumulative deltas from, besides the previous one. */
+  readonly deltaFrom?: readonly number[];
+}
+
+/**
+ * stageRulesBuild stages the rule database a conveyer build produced: the single `.vdb` member of
+ * the build's `NAME-VERSION.tar.gz`, with the build's provenance (and its tlog-proof when present)
+ * as evidence, then deltas as {@link stageRules} does. The bundle must be in its one canonical
+ * spelling (what `vouch rules pack` writes), so the staged target is byte for byte the file the
+ * provenance names. Throws `invalid-argument` for a folder without exactly one archive or an
+ * archive without exactly one `.vdb`, `malformed` for a bad archive or bundle, `bad-digest` for
+ * a bundle member that does not match its manifest.
+ */
+export async function stageRulesBuild(
+  dir: string,
+  options: StageRulesBuildOptions,
+): Promise<readonly StagedEntry[]> {
+  const paths = repoPaths(dir);
+  await readConfig(paths);
+  const archives = (await listFiles(options.buildDir)).filter((n) => n.endsWith('.tar.gz'));
+  if (archives.length !== 1)
+    throw new VouchError(
+      'invalid-argument',
+      `${options.buildDir} must hold exactly one NAME-VERSION.tar.gz (found ${archives.length})`,
+      { field: options.buildDir },
+    );
+  const archivePath = join(options.buildDir, archives[0] as string);
+  const archive = await readRequired(archivePath, maxTargetBytes, 'the archive');
+  const bundles = readTarFiles(gunzipBounded(archive, archivePath), archivePath).filter((f) =>
+    f.name.endsWith('.vdb'),
+  );
+  const only = bundles[0];
+  if (bundles.length !== 1 || only === undefined)
+    throw new VouchError(
+      'invalid-argument',
+      `${archivePath} must hold exactly one rule database bundle *.vdb (found ${bundles.length}); build it with vouch rules pack`,
+      { field: archivePath },
+    );
+  const files = unpackDatabaseBundle(only.bytes);
+  if (!equalBytes(packDatabaseBundle(files), only.bytes))
+    throw new VouchError(
+      'malformed',
+      `${only.name} in ${archivePath} is not in the canonical bundle form vouch rules pack writes`,
+      { field: only.name },
+    );
+  return stageDatabase(
+    paths,
+    files,
+    openDatabase(files),
+    { ...options, provenance: join(options.buildDir, provenanceName) },
+    true,
+  );
+}
+
+async function stageDatabase(
+  paths: RepoPaths,
+  files: DatabaseFiles,
+  database: RuleDatabase,
+  options: Omit<StageRulesOptions, 'databaseDir'>,
+  provenanceProof: boolean,
+): Promise<readonly StagedEntry[]> {
   const { name, version } = database.manifest;
   checkSegment(name, 'database name');
   const bundle = packDatabaseBundle(files);
@@ -164,7 +238,9 @@ export async function stageRules(dir: string, options: StageRulesOptions): Promi
   }
   const evidence: string[] = [];
   const provenance =
-    options.provenance === undefined ? undefined : await stageEvidence(paths, options.provenance, false);
+    options.provenance === undefined
+      ? undefined
+      : await stageEvidence(paths, options.provenance, provenanceProof);
   const rebuilds: string[] = [];
   for (const path of options.rebuilds ?? []) rebuilds.push(await stageEvidence(paths, path, false));
   const review = options.review === undefined ? undefined : await stageEvidence(paths, options.review, false);
@@ -288,6 +364,64 @@ function withTargets(
   const targets = { ...index.targets };
   for (const entry of entries) targets[entry.path] = entry.target;
   return { targets, evidence: [...index.evidence, ...evidence] };
+}
+
+/** maxArchiveFiles bounds the entries read from a build archive. */
+const maxArchiveFiles = 4096;
+
+function gunzipBounded(bytes: Uint8Array, where: string): Uint8Array {
+  try {
+    return new Uint8Array(gunzipSync(bytes, { maxOutputLength: maxTargetBytes }));
+  } catch (error) {
+    throw new VouchError(
+      'malformed',
+      `${where} is not a gzip file within ${maxTargetBytes} bytes: ${String(error)}`,
+      {
+        field: where,
+      },
+    );
+  }
+}
+
+/**
+ * readTarFiles returns the regular files of a ustar archive (as the conveyer packs them: no pax
+ * or GNU extensions), with names joined from the prefix and name fields. Folders are skipped;
+ * any other entry type, a bad size or a truncated archive is `malformed`.
+ */
+function readTarFiles(tar: Uint8Array, where: string): { name: string; bytes: Uint8Array }[] {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const field = (header: Uint8Array, start: number, length: number): string => {
+    const raw = header.subarray(start, start + length);
+    const end = raw.indexOf(0);
+    return decoder.decode(end === -1 ? raw : raw.subarray(0, end));
+  };
+  const files: { name: string; bytes: Uint8Array }[] = [];
+  let offset = 0;
+  for (let count = 0; ; count++) {
+    if (count > maxArchiveFiles)
+      throw new VouchError('too-large', `${where} has more than ${maxArchiveFiles} entries`, {
+        field: where,
+      });
+    if (offset + 512 > tar.length)
+      throw new VouchError('malformed', `${where} is truncated`, { field: where });
+    const header = tar.subarray(offset, offset + 512);
+    if (header.every((b) => b === 0)) return files;
+    const name = [field(header, 345, 155), field(header, 0, 100)].filter((p) => p !== '').join('/');
+    const sizeText = field(header, 124, 12).trim();
+    if (!/^[0-7]{1,11}$/.test(sizeText))
+      throw new VouchError('malformed', `${where}: entry ${name} has a bad size`, { field: name });
+    const size = Number.parseInt(sizeText, 8);
+    const type = String.fromCharCode(header[156] ?? 0);
+    offset += 512;
+    if (offset + size > tar.length)
+      throw new VouchError('malformed', `${where}: entry ${name} is truncated`, { field: name });
+    if (type === '0' || type === '\0') files.push({ name, bytes: tar.slice(offset, offset + size) });
+    else if (type !== '5')
+      throw new VouchError('malformed', `${where}: entry ${name} is not a file or folder (type ${type})`, {
+        field: name,
+      });
+    offset += Math.ceil(size / 512) * 512;
+  }
 }
 
 function checkSegment(value: string, what: string): void {

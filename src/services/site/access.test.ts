@@ -46,6 +46,7 @@ function file(overrides: { tenant?: string; duration?: number } = {}) {
       physicalCountry: 'CH',
       role: 'support',
     },
+    action: 'access',
     purpose: 'support',
     justification: 'false positive on invoice.exe',
     ticket: 'SUP-1234',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { detection, type SiteData, sample, startSiteData } from '../../../test/support/site-data-fixture.ts';
 import { isVouchError } from '../../core/errors.ts';
+import type { AccessAction } from '../../core/sites/access.ts';
 import {
   formatAccessRequest,
   formatTelemetryEvent,
@@ -47,11 +48,16 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function approvedRequest(tenant: string, purpose: string): Promise<OfficerRequest> {
+async function approvedRequest(
+  tenant: string,
+  purpose: string,
+  action: AccessAction = purpose === 'customer-erasure' ? 'erase' : 'export',
+): Promise<OfficerRequest> {
   const request = newAccessRequest({
-    id: `${purpose}-request-0001`,
+    id: `${purpose}-${action}-request-0001`,
     tenant,
     requester: { ...officer },
+    action,
     purpose,
     justification: 'customer asked for its data',
     ticket: 'DPO-7',
@@ -86,8 +92,8 @@ test('a privacy officer exports a tenant with its approval: JSON lines of the de
     parseLedgerEntry(e.entry),
   );
   assert.deepEqual(
-    entries.map((e) => [e.purpose, e.decision, e.count]),
-    [['customer-export', 'allow', 2]],
+    entries.map((e) => [e.purpose, e.action, e.decision, e.count]),
+    [['customer-export', 'export', 'allow', 2]],
   );
   await assert.rejects(
     exportTenantToFile(s.reads, await approvedRequest('acme', 'customer-export'), out),
@@ -135,7 +141,10 @@ test('erasure is ledgered, destroys the key, and afterwards reads fail with a cl
   assert.equal(erased.events, 2);
   assert.equal(erased.erasedAt, formatTime(s.clock));
   const entry = parseLedgerEntry(erased.receipt.entry);
-  assert.deepEqual([entry.purpose, entry.decision, entry.count], ['customer-erasure', 'allow', 2]);
+  assert.deepEqual(
+    [entry.purpose, entry.action, entry.decision, entry.count],
+    ['customer-erasure', 'erase', 'allow', 2],
+  );
   const stored = await s.store.getTenant('opentech');
   assert.equal(stored?.wrappedKey, undefined);
   assert.equal(await s.store.countEvents('opentech'), 0);
@@ -159,4 +168,61 @@ test('erasure is ledgered, destroys the key, and afterwards reads fail with a cl
     ),
     (e) => isVouchError(e, 'not-found'),
   );
+});
+
+test('an approval opens only the action the customer signed: a read or an export never erases', async () => {
+  const last = async (): Promise<ReturnType<typeof parseLedgerEntry> | undefined> => {
+    const page = await s.witnessed.ledger.entriesOf('acme', { limit: 100 });
+    const bytes = page.entries[page.entries.length - 1]?.entry;
+    return bytes === undefined ? undefined : parseLedgerEntry(bytes);
+  };
+  // The review's proof of concept: a customer approved a read ("access"), the officer erases.
+  const cases: [string, OfficerRequest, 'erase' | 'export'][] = [
+    ['a read approval used to erase', await approvedRequest('acme', 'incident-review', 'access'), 'erase'],
+    [
+      'an export approval used to erase',
+      await approvedRequest('acme', 'customer-erasure', 'export'),
+      'erase',
+    ],
+    [
+      'an erasure approval used to export',
+      await approvedRequest('acme', 'customer-export', 'erase'),
+      'export',
+    ],
+    ['a read approval used to export', await approvedRequest('acme', 'customer-export', 'access'), 'export'],
+  ];
+  for (const [name, request, action] of cases) {
+    const out = join(dir, `mismatch-${name.replace(/ /g, '-')}.jsonl`);
+    await assert.rejects(
+      action === 'erase'
+        ? eraseTenant(s.reads, s.store, request, () => s.clock)
+        : exportTenantToFile(s.reads, request, out),
+      (e) => isVouchError(e, 'policy-unmet'),
+      name,
+    );
+    const entry = await last();
+    assert.deepEqual([entry?.action, entry?.decision, entry?.count], [action, 'deny', 0], name);
+    const allowed = request.grant?.request.action ?? '';
+    assert.ok(
+      entry?.reasons.includes(`grant: the grant allows ${allowed}, not ${action}`),
+      `${name}: ${entry?.reasons.join(' | ')}`,
+    );
+    assert.equal(existsSync(out), false, name);
+  }
+  assert.notEqual((await s.store.getTenant('acme'))?.wrappedKey, undefined, 'nothing was erased');
+  assert.equal(await s.store.countEvents('acme'), 2);
+
+  // The approval the customer gave for exactly this erasure erases.
+  const erased = await eraseTenant(
+    s.reads,
+    s.store,
+    await approvedRequest('acme', 'customer-erasure', 'erase'),
+    () => s.clock,
+  );
+  assert.equal(erased.events, 2);
+  assert.deepEqual(
+    [parseLedgerEntry(erased.receipt.entry).action, parseLedgerEntry(erased.receipt.entry).decision],
+    ['erase', 'allow'],
+  );
+  assert.equal((await s.store.getTenant('acme'))?.wrappedKey, undefined);
 });

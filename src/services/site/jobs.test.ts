@@ -63,6 +63,7 @@ test('detection statistics count per signature and day, paging through ledgered 
   assert.equal(entries.length, stats.ledger.length);
   for (const e of entries) {
     assert.equal(e.purpose, 'detection-statistics');
+    assert.equal(e.action, 'process', 'a job is ledgered with the action the policy decided');
     assert.equal(e.decision, 'allow');
     assert.match(e.scope, /^telemetry:detection/);
   }
@@ -114,6 +115,7 @@ test('sample triage writes candidate hash signatures the rules source parser acc
     parseLedgerEntry(e.entry),
   );
   assert.equal(entry?.purpose, 'sample-triage');
+  assert.equal(entry?.action, 'process');
   assert.equal(entry?.scope, 'telemetry:sample');
   assert.equal(entry?.count, 5);
 });

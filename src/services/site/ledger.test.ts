@@ -15,6 +15,7 @@ import { Ledger, type LedgerLog, ledgerOrigin } from './ledger.ts';
 function entry(tenant: string, n: number, site = 'ch-zrh'): LedgerEntry {
   return {
     principal: { kind: 'job', id: 'detection-statistics', role: 'processing-job' },
+    action: 'read',
     purpose: 'detection-statistics',
     justification: `scheduled run ${n}`,
     tenant,

@@ -61,6 +61,8 @@ function edit(change: (doc: Doc) => void): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(doc));
 }
 
+const acme = { tenant: 'acme' } as const;
+
 test('tampering, another ledger key, a weaker quorum and mixed-up entries are refused', async () => {
   const otherKey = formatVerifierKey(
     createNoteSigner(createSigner('ledger.ch-zrh.vouch.example', generateKey('ed25519'))),
@@ -85,12 +87,13 @@ test('tampering, another ledger key, a weaker quorum and mixed-up entries are re
           }),
           s.witnessed.vkey,
           s.witnessed.policyText,
+          acme,
         ),
       'bad-proof',
     ],
     [
       'another ledger key',
-      () => verifyMyAccess(file, otherKey, s.witnessed.policyText),
+      () => verifyMyAccess(file, otherKey, s.witnessed.policyText, acme),
       'no-trusted-signature',
     ],
     [
@@ -100,6 +103,7 @@ test('tampering, another ledger key, a weaker quorum and mixed-up entries are re
           edit((d) => d.entries.push(bravoEntry as { entry: string; proof: string })),
           s.witnessed.vkey,
           s.witnessed.policyText,
+          acme,
         ),
       'policy-unmet',
     ],
@@ -110,6 +114,7 @@ test('tampering, another ledger key, a weaker quorum and mixed-up entries are re
           edit((d) => d.entries.push(d.entries[0] as { entry: string; proof: string })),
           s.witnessed.vkey,
           s.witnessed.policyText,
+          acme,
         ),
       'invalid-argument',
     ],
@@ -120,12 +125,12 @@ test('tampering, another ledger key, a weaker quorum and mixed-up entries are re
     ],
     [
       'a quorum the proofs do not meet',
-      () => verifyMyAccess(file, s.witnessed.vkey, strictPolicy),
+      () => verifyMyAccess(file, s.witnessed.vkey, strictPolicy, acme),
       'policy-unmet',
     ],
     [
       'garbage',
-      () => verifyMyAccess(new TextEncoder().encode('{}'), s.witnessed.vkey, s.witnessed.policyText),
+      () => verifyMyAccess(new TextEncoder().encode('{}'), s.witnessed.vkey, s.witnessed.policyText, acme),
       'malformed',
     ],
   ];

@@ -145,9 +145,10 @@ export interface VerifiedAccess {
 }
 
 /**
- * verifyMyAccess checks a my-access file offline (see the module comment) and returns its
- * entries. It throws the first failure, naming the entry: `malformed` for the file or an entry,
- * `policy-unmet` for another origin, tenant or site or an unmet witness quorum,
+ * verifyMyAccess checks a my-access file offline (see the module comment) for `options.tenant`
+ * (required: the customer says whose entries it expects, so another tenant's file never verifies)
+ * and returns its entries. It throws the first failure, naming the entry: `malformed` for the
+ * file or an entry, `policy-unmet` for another origin, tenant or site or an unmet witness quorum,
  * `no-trusted-signature` / `bad-signature` for the checkpoint, `bad-proof` for inclusion, and
  * `invalid-argument` for a repeated or out-of-order entry.
  */
@@ -155,7 +156,7 @@ export function verifyMyAccess(
   file: Uint8Array,
   ledgerVkey: string,
   witnessPolicy: Uint8Array | Policy,
-  options: { readonly tenant?: string } = {},
+  options: { readonly tenant: string },
 ): VerifiedAccess {
   const access = parseMyAccess(file);
   const key = parseVerifierKey(ledgerVkey);
@@ -164,7 +165,7 @@ export function verifyMyAccess(
       field: 'origin',
     });
   }
-  if (options.tenant !== undefined && options.tenant !== access.tenant) {
+  if (options.tenant !== access.tenant) {
     throw new VouchError('policy-unmet', `the file is for tenant ${access.tenant}, not ${options.tenant}`, {
       field: 'tenant',
     });

@@ -69,6 +69,7 @@ test('a registered job reads a neutral tenant at ch-zrh: ledgered first, then de
   const [entry] = await ledgered(s, 'acme');
   assert.ok(entry !== undefined);
   assert.equal(entry.decision, 'allow');
+  assert.equal(entry.action, 'read');
   assert.equal(entry.count, 2);
   assert.equal(entry.scope, 'telemetry:detection');
   assert.equal(entry.site, 'ch-zrh');
@@ -162,6 +163,7 @@ function accessRequest(
       physicalCountry: 'CH',
       role: 'support',
     },
+    action: 'access',
     purpose: 'support',
     justification: 'false positive on invoice.exe',
     ticket: 'SUP-1234',
@@ -195,6 +197,7 @@ test('staff access: an approved, active grant in Switzerland is allowed; every f
   assert.equal(ok.events.length, 1);
   const [allowed] = await ledgered(s, 'acme');
   assert.equal(allowed?.decision, 'allow');
+  assert.equal(allowed?.action, 'access');
   assert.equal(allowed?.ticket, 'SUP-1234');
   assert.match(allowed?.approval ?? '', /^[0-9a-f]{64}$/);
   assert.equal(allowed?.principal.physicalCountry, 'CH');
@@ -344,4 +347,59 @@ test('bad selections are refused before anything is decided or ledgered', async 
     );
   }
   assert.deepEqual(await ledgered(s, 'acme'), []);
+});
+
+test('a grant opens only the action and the location the customer approved', async () => {
+  // A home tenant (Brazil) at ru-mow: the policy itself has no location rule for it, so only the
+  // grant binds the person to where the customer saw them.
+  const home = await site({ site: 'ru-mow', country: 'RU' });
+  const { approver } = await home.addTenant({ id: 'bravo', country: 'BR', approvalRequired: true });
+  await home.ingest('bravo', [detection('Win.Test.EICAR', '2025-03-01T08:00:00Z')]);
+  const ivan: StaffReader = {
+    ...alice,
+    id: 'ivan',
+    employer: 'Vouch RU',
+    officeCountry: 'RU',
+    physicalCountry: 'RU',
+  };
+  const granted = (overrides: Partial<AccessRequest>): AccessRequest =>
+    accessRequest('bravo', home.clock - 60, { requester: { ...ivan }, ...overrides });
+  const signed = async (request: AccessRequest): Promise<ReadRequest['grant']> => ({
+    request,
+    approval: formatEnvelope(await signAccessApproval(request, approver)),
+  });
+  const read = await signed(granted({}));
+  const ok = await home.reads.read(staffRead('bravo', read, ivan));
+  assert.equal(ok.events.length, 1);
+  assert.equal(parseLedgerEntry(ok.receipt.entry).action, 'access');
+
+  const cases: [string, ReadRequest, string][] = [
+    [
+      'the person is elsewhere than approved',
+      staffRead('bravo', read, { ...ivan, physicalCountry: 'BR' }),
+      'grant: the grant was approved for a person with office in RU and located in RU, not RU and BR',
+    ],
+    [
+      'the person works from another office than approved',
+      staffRead('bravo', read, { ...ivan, officeCountry: 'DE' }),
+      'grant: the grant was approved for a person with office in RU and located in RU, not DE and RU',
+    ],
+    [
+      'an approval to export used for a read',
+      staffRead('bravo', await signed(granted({ action: 'export' })), ivan),
+      'grant: the grant allows export, not access',
+    ],
+    [
+      'an approval to erase used for a read',
+      staffRead('bravo', await signed(granted({ action: 'erase' })), ivan),
+      'grant: the grant allows erase, not access',
+    ],
+  ];
+  for (const [name, request, reason] of cases) {
+    await assert.rejects(home.reads.read(request), denied, name);
+    const entries = await ledgered(home, 'bravo');
+    const last = entries[entries.length - 1];
+    assert.deepEqual([last?.decision, last?.action, last?.count], ['deny', 'access', 0], name);
+    assert.ok(last?.reasons.includes(reason), `${name}: ${last?.reasons.join(' | ')}`);
+  }
 });

@@ -7,11 +7,13 @@
  *    (services/policy) — principal a registered `Job` or a `Staff` member, action `read` /
  *    `process` (jobs), `access` (staff, with a grant), `export` or `erase` (privacy officers),
  *    resource the tenant's `TenantData` — together with the checks Cedar cannot make: a staff
- *    access needs an active grant (core/sites checkGrant) for this person, purpose and scope.
+ *    access needs an active grant (core/sites checkGrant) for this person (id, employer, role,
+ *    office and physical country), action, purpose, scope and ticket; a grant presented for an
+ *    export or erasure must have been approved for exactly that action.
  * 2. Sealed rows are selected (still encrypted) so the entry can say how many records go out.
- * 3. The access-ledger entry — principal, purpose, justification, ticket, approval digest,
- *    tenant, scope, count, time, policy digest, decision and reasons — is recorded; `record`
- *    returns only once the entry is durable and published (./ledger.ts). A ledger that fails or
+ * 3. The access-ledger entry — principal, action (the Cedar action decided), purpose,
+ *    justification, ticket, approval digest, tenant, scope, count, time, policy digest, decision
+ *    and reasons — is recorded; `record` returns only once the entry is durable and published (./ledger.ts). A ledger that fails or
  *    hangs makes the read fail here, before any key is unwrapped: fail closed.
  * 4. Only an allowed read goes on: the tenant key is unwrapped with the site's key-encryption
  *    key, the events are opened (AES-256-GCM bound to tenant, site and event id) and returned.
@@ -284,6 +286,7 @@ export class SiteReads {
     }
     const entry: LedgerEntry = {
       principal: principalOf(request.reader),
+      action: request.action,
       purpose: request.purpose,
       justification: request.justification,
       ...(request.ticket === undefined ? {} : { ticket: request.ticket }),
@@ -538,6 +541,12 @@ function grantMismatch(grant: AccessRequest, request: GateRequest, reader: Staff
   if (grant.tenant !== request.tenant) return 'the grant is for another tenant';
   if (r.id !== reader.id || r.employer !== reader.employer || r.role !== reader.role) {
     return 'the grant was requested by another person or role';
+  }
+  if (r.officeCountry !== reader.officeCountry || r.physicalCountry !== reader.physicalCountry) {
+    return `the grant was approved for a person with office in ${r.officeCountry ?? '?'} and located in ${r.physicalCountry ?? '?'}, not ${reader.officeCountry} and ${reader.physicalCountry}`;
+  }
+  if (grant.action !== request.action) {
+    return `the grant allows ${grant.action}, not ${request.action}`;
   }
   if (grant.purpose !== request.purpose) return 'the grant is for another purpose';
   if (!scopeCovers(grant.scope, request.scope))

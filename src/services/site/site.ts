@@ -10,14 +10,20 @@
  * {@link Site.forgetKey}, but the store refuses every batch of an erased tenant in the same
  * transaction that would store it, so no event is ever written after the erasure.
  *
- * Directory and credentials are re-read when a lookup misses (at most once a second), so a tenant
- * or endpoint added by `vouch site add-*` while the gateway runs is picked up without a restart.
+ * Directory and credentials are watched ({@link WatchedFile}): at most once a second per file, a
+ * lookup (hit or miss) stats the file and re-reads it when its inode, size or modification time
+ * changed. So a tenant or endpoint added by `vouch site add-*` is picked up, a removed token stops
+ * working, and a migration recorded for a tenant already seen redirects it, within a second and
+ * without a restart (a stale directory would store a migrated tenant's data at its old site). The
+ * fast path is one clock read; a file that no longer reads or parses fails every lookup (fail
+ * closed) until it does again.
  * Registering a tenant here writes the store first and the directory second: a crash in between
  * leaves a tenant with a key but no directory entry, and running the same `add-tenant` again
  * completes it.
  */
 
 import { createHash, randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatEnvelope } from '../../core/attest/index.ts';
 import {
@@ -121,11 +127,8 @@ export class Site {
   readonly #pool: PgPool | undefined;
   readonly #now: () => number;
   readonly #keys = new Map<string, AeadKey>();
-  #directory: Map<string, TenantRecord>;
-  #migrations: readonly MigrationRecord[];
-  #credentials: Map<string, EndpointCredential>;
-  #directoryLoaded: number;
-  #credentialsLoaded: number;
+  readonly #directory: WatchedFile<DirectoryView>;
+  readonly #credentials: WatchedFile<Map<string, EndpointCredential>>;
 
   private constructor(parts: {
     dir: string;
@@ -137,8 +140,8 @@ export class Site {
     kek: AeadKey;
     pool: PgPool | undefined;
     now: () => number;
-    directory: TenantDirectory;
-    credentials: readonly EndpointCredential[];
+    directory: WatchedFile<DirectoryView>;
+    credentials: WatchedFile<Map<string, EndpointCredential>>;
   }) {
     this.dir = parts.dir;
     this.config = parts.config;
@@ -151,11 +154,8 @@ export class Site {
     this.#kek = parts.kek;
     this.#pool = parts.pool;
     this.#now = parts.now;
-    this.#directory = new Map(parts.directory.tenants.map((t) => [t.id, t]));
-    this.#migrations = parts.directory.migrations;
-    this.#credentials = new Map(parts.credentials.map((c) => [c.tokenSha256, c]));
-    this.#directoryLoaded = parts.now();
-    this.#credentialsLoaded = parts.now();
+    this.#directory = parts.directory;
+    this.#credentials = parts.credentials;
   }
 
   /** open is {@link openSite}. */
@@ -172,8 +172,8 @@ export class Site {
     const entry = siteOf(registry.registry, config.site);
     const kek = await readKek(at(config.kek));
     const policy = await loadPolicyFolder(config.policies === undefined ? undefined : at(config.policies));
-    const directory = parseTenantDirectory(await readBoundedFile(at(config.tenants), maxDirectoryBytes));
-    const credentials = parseEndpoints(await readBoundedFile(at(config.endpoints), maxDirectoryBytes));
+    const directory = await WatchedFile.load(at(config.tenants), directoryView, now);
+    const credentials = await WatchedFile.load(at(config.endpoints), credentialMap, now);
     let store = options.testingOnlyStore;
     let pool: PgPool | undefined;
     if (store === undefined) {
@@ -212,23 +212,23 @@ export class Site {
     return resolveIn(join(this.dir, siteConfigFileName), path);
   }
 
-  /** tenant returns the directory's record of a tenant (re-reading the directory on a miss), or undefined. */
+  /**
+   * tenant returns the directory's record of a tenant, or undefined, after re-reading the
+   * directory if it changed (checked at most once a second). Call it before {@link decide} so the
+   * decision sees the current migrations.
+   */
   async tenant(id: string): Promise<TenantRecord | undefined> {
-    const found = this.#directory.get(id);
-    if (found !== undefined) return found;
-    if (this.#now() - this.#directoryLoaded < reloadIntervalMs) return undefined;
-    await this.#reloadDirectory();
-    return this.#directory.get(id);
+    return (await this.#directory.current()).tenants.get(id);
   }
 
-  /** tenants lists the directory's records, by id. */
+  /** tenants lists the directory's records as last read, by id. */
   tenants(): TenantRecord[] {
-    return [...this.#directory.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+    return [...this.#directory.value.tenants.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
-  /** migrations returns the directory's migration records of one tenant, in directory order. */
+  /** migrations returns the directory's migration records of one tenant as last read, in directory order. */
   migrationsOf(id: string): MigrationRecord[] {
-    return this.#migrations.filter((m) => m.tenant === id);
+    return this.#directory.value.migrations.filter((m) => m.tenant === id);
   }
 
   /** decide returns where `tenant` lives under this site's registry (decideTenantSite with its migrations). */
@@ -237,17 +237,14 @@ export class Site {
   }
 
   /**
-   * authenticate maps a bearer token to its endpoint credential (re-reading the credentials on a
-   * miss, at most once a second), or returns undefined. Only the token's SHA-256 is compared.
+   * authenticate maps a bearer token to its endpoint credential, or returns undefined, after
+   * re-reading the credentials if they changed (checked at most once a second): a token removed
+   * from `endpoints.json` stops working within a second. Only the token's SHA-256 is compared.
    */
   async authenticate(token: string): Promise<EndpointCredential | undefined> {
     if (token.length === 0 || token.length > maxTokenLength) return undefined;
     const digest = tokenDigest(token);
-    const found = this.#credentials.get(digest);
-    if (found !== undefined) return found;
-    if (this.#now() - this.#credentialsLoaded < reloadIntervalMs) return undefined;
-    await this.#reloadCredentials();
-    return this.#credentials.get(digest);
+    return (await this.#credentials.current()).get(digest);
   }
 
   /**
@@ -319,8 +316,8 @@ export class Site {
         `tenant ${input.id}'s country maps to this site; register it without --elsewhere`,
       );
     }
-    await this.#reloadDirectory();
-    const known = this.#directory.get(input.id);
+    const current = await this.#directory.reload();
+    const known = current.tenants.get(input.id);
     const record =
       known ??
       newTenant(
@@ -365,9 +362,9 @@ export class Site {
       }
     }
     if (known === undefined) {
-      const directory = { tenants: [...this.#directory.values(), record], migrations: this.#migrations };
-      await writeSiteFile(this.configPath(this.config.tenants), formatTenantDirectory(directory));
-      this.#directory.set(record.id, record);
+      const directory = { tenants: [...current.tenants.values(), record], migrations: current.migrations };
+      await writeSiteFile(this.#directory.path, formatTenantDirectory(directory));
+      await this.#directory.reload();
     }
     return { record, stored };
   }
@@ -381,39 +378,20 @@ export class Site {
     const why = endpointIdProblem(endpoint);
     if (why !== undefined)
       throw new VouchError('invalid-argument', `endpoint id is ${why}`, { field: 'endpoint' });
-    await this.#reloadDirectory();
-    if (!this.#directory.has(tenant)) {
+    if (!(await this.#directory.reload()).tenants.has(tenant)) {
       throw new VouchError('not-found', `tenant ${tenant} is not in this site's tenant directory`, {
         key: tenant,
       });
     }
-    await this.#reloadCredentials();
-    const all = [...this.#credentials.values()];
+    const all = [...(await this.#credentials.reload()).values()];
     if (all.some((c) => c.endpoint === endpoint)) {
       throw new VouchError('conflict', `endpoint ${endpoint} already has a credential`, { key: endpoint });
     }
     const token = `vouch-et-${randomBytes(32).toString('base64url')}`;
     const credential = Object.freeze({ endpoint, tenant, tokenSha256: tokenDigest(token) });
-    await writeSiteFile(this.configPath(this.config.endpoints), formatEndpoints([...all, credential]));
-    this.#credentials.set(credential.tokenSha256, credential);
+    await writeSiteFile(this.#credentials.path, formatEndpoints([...all, credential]));
+    await this.#credentials.reload();
     return token;
-  }
-
-  async #reloadDirectory(): Promise<void> {
-    const directory = parseTenantDirectory(
-      await readBoundedFile(this.configPath(this.config.tenants), maxDirectoryBytes),
-    );
-    this.#directory = new Map(directory.tenants.map((t) => [t.id, t]));
-    this.#migrations = directory.migrations;
-    this.#directoryLoaded = this.#now();
-  }
-
-  async #reloadCredentials(): Promise<void> {
-    const credentials = parseEndpoints(
-      await readBoundedFile(this.configPath(this.config.endpoints), maxDirectoryBytes),
-    );
-    this.#credentials = new Map(credentials.map((c) => [c.tokenSha256, c]));
-    this.#credentialsLoaded = this.#now();
   }
 
   /** close closes the store (and the PostgreSQL pool this site opened). */
@@ -421,6 +399,139 @@ export class Site {
     this.#keys.clear();
     await this.store.close();
     if (this.#pool !== undefined) await this.#pool.end();
+  }
+}
+
+/** DirectoryView is `tenants.json` as the gateway looks it up: records by id, and the migrations. */
+interface DirectoryView {
+  readonly tenants: ReadonlyMap<string, TenantRecord>;
+  readonly migrations: readonly MigrationRecord[];
+}
+
+function directoryView(bytes: Uint8Array): DirectoryView {
+  const directory: TenantDirectory = parseTenantDirectory(bytes);
+  return { tenants: new Map(directory.tenants.map((t) => [t.id, t])), migrations: directory.migrations };
+}
+
+function credentialMap(bytes: Uint8Array): Map<string, EndpointCredential> {
+  return new Map(parseEndpoints(bytes).map((c) => [c.tokenSha256, c]));
+}
+
+/** fileStamp identifies a version of a file: device, inode, size, and change and modification times in nanoseconds. */
+async function fileStamp(path: string): Promise<string> {
+  try {
+    const s = await stat(path, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') {
+      throw new VouchError('not-found', `no file at ${path}`, { key: path });
+    }
+    throw error;
+  }
+}
+
+/**
+ * WatchedFile holds the parsed contents of one site folder file and re-reads it when it changed.
+ * {@link WatchedFile.current} checks at most once per {@link reloadIntervalMs} (so the fast path
+ * is one clock read and a comparison); a check stats the file and reads and parses it only when
+ * the stamp differs. Concurrent lookups share one check, and a check that finishes after a later
+ * one does not overwrite the later one's result. The stamp is taken before the read, so a write
+ * racing the read shows up as a change at the next check. A failed read or parse is kept and
+ * thrown by every lookup until a later check succeeds: lookups fail closed rather than answer
+ * from contents the operator has replaced.
+ */
+class WatchedFile<T> {
+  readonly path: string;
+  readonly #parse: (bytes: Uint8Array) => T;
+  readonly #now: () => number;
+  #value: T;
+  #stamp: string;
+  #checked: number;
+  #failure: unknown;
+  #pending: Promise<T> | undefined;
+  #started = 0;
+  #applied = 0;
+
+  private constructor(
+    path: string,
+    parse: (bytes: Uint8Array) => T,
+    now: () => number,
+    value: T,
+    stamp: string,
+  ) {
+    this.path = path;
+    this.#parse = parse;
+    this.#now = now;
+    this.#value = value;
+    this.#stamp = stamp;
+    this.#checked = now();
+  }
+
+  /** load reads and parses the file once (errors propagate: a site does not open without it). */
+  static async load<T>(
+    path: string,
+    parse: (bytes: Uint8Array) => T,
+    now: () => number,
+  ): Promise<WatchedFile<T>> {
+    const stamp = await fileStamp(path);
+    const value = parse(await readBoundedFile(path, maxDirectoryBytes));
+    return new WatchedFile(path, parse, now, value, stamp);
+  }
+
+  /** value is the contents as last read successfully (no check). */
+  get value(): T {
+    return this.#value;
+  }
+
+  /** current returns the contents, first re-reading the file if a check is due and it changed. */
+  current(): Promise<T> | T {
+    if (this.#pending !== undefined) return this.#pending;
+    if (this.#now() - this.#checked < reloadIntervalMs) {
+      if (this.#failure !== undefined) throw this.#failure;
+      return this.#value;
+    }
+    return this.#start();
+  }
+
+  /**
+   * reload checks the file now, whatever the interval (for the `add-*` commands, which read
+   * before they write and after), after any check already running.
+   */
+  async reload(): Promise<T> {
+    if (this.#pending !== undefined) await this.#pending.catch(() => undefined);
+    return this.#start();
+  }
+
+  #start(): Promise<T> {
+    const run = this.#check(++this.#started);
+    this.#pending = run;
+    const clear = (): void => {
+      if (this.#pending === run) this.#pending = undefined;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  async #check(sequence: number): Promise<T> {
+    this.#checked = this.#now();
+    try {
+      const stamp = await fileStamp(this.path);
+      if (stamp === this.#stamp && this.#failure === undefined) return this.#value;
+      const value = this.#parse(await readBoundedFile(this.path, maxDirectoryBytes));
+      if (sequence > this.#applied) {
+        this.#applied = sequence;
+        this.#value = value;
+        this.#stamp = stamp;
+        this.#failure = undefined;
+      }
+      return value;
+    } catch (error) {
+      if (sequence > this.#applied) {
+        this.#applied = sequence;
+        this.#failure = error;
+      }
+      throw error;
+    }
   }
 }
 

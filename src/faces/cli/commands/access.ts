@@ -8,7 +8,14 @@
  */
 
 import { VouchError } from '../../../core/errors.ts';
-import { formatTime, maxAccessRequestBytes, maxApprovalBytes, parseTime } from '../../../core/sites/index.ts';
+import type { AccessAction } from '../../../core/sites/access.ts';
+import {
+  formatTime,
+  maxAccessRequestBytes,
+  maxApprovalBytes,
+  parseAccessRequest,
+  parseTime,
+} from '../../../core/sites/index.ts';
 import { signApproval } from '../../../services/site/access.ts';
 import { formatExportLine } from '../../../services/site/export.ts';
 import type { EventKind } from '../../../services/site/reads.ts';
@@ -19,7 +26,7 @@ import { loadSigner } from '../load-key.ts';
 import { openSiteData, personFrom, personOptions } from './site-data.ts';
 
 const person = '--as ID --employer NAME --office CC --location CC --role ROLE';
-const requestSynopsis = `vouch access request DIR --tenant ID ${person} --purpose NAME --justification TEXT --ticket REF --scope SCOPE [--duration SECONDS] [--out FILE]`;
+const requestSynopsis = `vouch access request DIR --tenant ID ${person} --action access|export|erase --purpose NAME --justification TEXT --ticket REF --scope SCOPE [--duration SECONDS] [--out FILE]`;
 const signSynopsis = 'vouch access approve --request FILE --key KEYFILE [--out FILE]';
 const recordSynopsis = 'vouch access approve DIR --tenant ID --id REQUEST --approval FILE';
 const listSynopsis = 'vouch access list DIR [--tenant ID] [--limit N]';
@@ -27,12 +34,17 @@ const readSynopsis = `vouch access read DIR --tenant ID --id REQUEST ${person} [
 
 const usage = `Usage:
   ${requestSynopsis}
-      File a request for access to a tenant's data at the site in DIR. The grant window starts
-      now and lasts --duration seconds (default 43200, 12 hours; at most 72 hours). Prints the
-      request id; writes the request (what the customer signs) to FILE, or standard output.
+      File a request for access to a tenant's data at the site in DIR. --action is the one thing
+      the grant allows, named as the policy's action: access (read the data; \`read\` is accepted
+      as another spelling), export (vouch site export) or erase (vouch site erase); it is part of
+      what the customer signs, and a grant is refused for any other action. The grant window
+      starts now and lasts --duration seconds (default 43200, 12 hours; at most 72 hours). Prints
+      the request id; writes the request (what the customer signs) to FILE, or standard output.
   ${signSynopsis}
       The customer's side: sign a request with the tenant's approval key (a DSSE envelope over
-      the canonical request) and write the approval to FILE, or standard output.
+      the canonical request) and write the approval to FILE, or standard output. What was
+      approved (who, from where, which action on which scope, for how long) is printed to
+      standard error.
   ${recordSynopsis}
       Record a customer's approval at the site; a forged approval (another key, another
       request) or one for an expired window is refused and nothing is stored.
@@ -67,6 +79,18 @@ function integer(value: unknown, flag: string, min: number, max: number): number
   return n;
 }
 
+/** actionFrom reads `--action`: required, so an export or erasure is always asked for by name. */
+function actionFrom(value: unknown): AccessAction {
+  const action = required('access request', requestSynopsis, value, '--action');
+  if (action === 'read' || action === 'access') return 'access';
+  if (action === 'export' || action === 'erase') return action;
+  throw new VouchError(
+    'invalid-argument',
+    `access request: --action is access (or read), export or erase, not ${quote(action)}`,
+    { field: 'action' },
+  );
+}
+
 async function request(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandLine(
     'access request',
@@ -75,6 +99,7 @@ async function request(args: readonly string[], io: CliIo): Promise<number> {
     {
       ...personOptions,
       tenant: { type: 'string' },
+      action: { type: 'string' },
       purpose: { type: 'string' },
       justification: { type: 'string' },
       ticket: { type: 'string' },
@@ -87,6 +112,7 @@ async function request(args: readonly string[], io: CliIo): Promise<number> {
   if (values.help === true) return help(io);
   const dir = folder('access request', requestSynopsis, positionals);
   const who = personFrom('access request', requestSynopsis, values);
+  const action = actionFrom(values.action);
   const duration = integer(values.duration, '--duration', 1, Number.MAX_SAFE_INTEGER);
   const data = await openSiteData(dir, io, { ledger: false });
   try {
@@ -100,6 +126,7 @@ async function request(args: readonly string[], io: CliIo): Promise<number> {
         physicalCountry: who.physicalCountry,
         role: who.role,
       },
+      action,
       purpose: required('access request', requestSynopsis, values.purpose, '--purpose'),
       justification: required('access request', requestSynopsis, values.justification, '--justification'),
       ticket: required('access request', requestSynopsis, values.ticket, '--ticket'),
@@ -113,7 +140,7 @@ async function request(args: readonly string[], io: CliIo): Promise<number> {
       io.stdout(`${new TextDecoder().decode(filed.requestBytes)}\n`);
     }
     io.stderr(
-      `vouch: request ${filed.request.id} for tenant ${filed.request.tenant}, valid ${formatTime(filed.check.notBefore)} to ${formatTime(filed.check.expires)}; status ${filed.check.status}\n`,
+      `vouch: request ${filed.request.id} to ${filed.request.action} tenant ${filed.request.tenant}'s data, valid ${formatTime(filed.check.notBefore)} to ${formatTime(filed.check.expires)}; status ${filed.check.status}\n`,
     );
     return exitCodes.ok;
   } finally {
@@ -152,6 +179,10 @@ async function approve(args: readonly string[], io: CliIo): Promise<number> {
     const approval = await signApproval(requestBytes, await loadSigner(values.key, io));
     if (typeof values.out === 'string') await writeFileDurable(values.out, approval);
     else io.stdout(`${new TextDecoder().decode(approval)}\n`);
+    const r = parseAccessRequest(requestBytes);
+    io.stderr(
+      `vouch: approved ${r.requester.id} (${r.requester.role}, ${r.requester.employer}, office ${r.requester.officeCountry ?? '?'}, in ${r.requester.physicalCountry ?? '?'}) to ${r.action} tenant ${r.tenant}'s ${r.scope} for ${r.purpose}, ticket ${r.ticket}, ${r.duration} seconds from ${r.requested}\n`,
+    );
     return exitCodes.ok;
   }
   const dir = folder('access approve', recordSynopsis, positionals);
@@ -192,7 +223,7 @@ async function list(args: readonly string[], io: CliIo): Promise<number> {
     for (const v of views) {
       const r = v.request;
       io.stdout(
-        `${r.id}\t${r.tenant}\t${r.requester.id} (${r.requester.role}, ${r.requester.employer})\t${r.purpose}\t${r.scope}\t${r.ticket}\t${v.check.status}\t${formatTime(v.check.notBefore)}..${formatTime(v.check.expires)}\n`,
+        `${r.id}\t${r.tenant}\t${r.requester.id} (${r.requester.role}, ${r.requester.employer})\t${r.action}\t${r.purpose}\t${r.scope}\t${r.ticket}\t${v.check.status}\t${formatTime(v.check.notBefore)}..${formatTime(v.check.expires)}\n`,
       );
     }
     return exitCodes.ok;

@@ -1,7 +1,7 @@
 /**
  * `vouch audit`: the supervisor's one command (docs/audit.md). It wires clients/auditor to the
  * command line: the configuration file, the state folder (what the last audit verified) and the
- * output folder (report.dsse.json, report.html). It prints each broken promise on its own line,
+ * output folder (one TIME-report.dsse.json and .html per run, the latest also as report.*). It prints each broken promise on its own line,
  * named (`fork: release log — ...`), then a summary, and exits 0 when every promise held, 1 when
  * one was broken, 2 for a bad configuration (naming the file, the key and what was expected).
  */
@@ -21,8 +21,9 @@ const usage = `Usage:
       every published root, targets and snapshot version is in the release log; every targets
       version is signed by the vendor and the approver; every new target's evidence passes the
       release policy (neutral-site build, k-of-n matching rebuilds, review, logged); every new
-      ledger entry obeys the Cedar policy. Writes report.dsse.json (an in-toto statement signed
-      by the auditor key, in DSSE) and report.html to --out. Prints each violation; exit 0 when
+      ledger entry obeys the Cedar policy. Writes TIME-report.dsse.json (an in-toto statement
+      signed by the auditor key, in DSSE) and TIME-report.html to --out, and copies them to
+      report.dsse.json and report.html (the latest). Prints each violation; exit 0 when
       every promise held, 1 when one was broken, 2 for a bad configuration. The auditor key's
       passphrase, if any, comes from VOUCH_PASSPHRASE or the terminal. See docs/audit.md.
 `;

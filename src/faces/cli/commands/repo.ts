@@ -28,6 +28,7 @@ import {
   stageProduct,
   stageRules,
 } from '../../../services/repo/index.ts';
+import { stageRulesBuild } from '../../../services/repo/stage.ts';
 import { serve } from '../../http/http.ts';
 import { createStaticHandler } from '../../http/static.ts';
 import { parseCommandLine, parseListen, quote, repeated, required } from '../args.ts';
@@ -45,9 +46,12 @@ const usage = `Usage:
       root=365 targets=90 snapshot=7 timestamp=1 days. Root 1 is published by the first publish.
   vouch repo add DIR --product BUILD_DIR [--rebuild FILE ...] [--review FILE] [--name N --version V]
   vouch repo add DIR --rules DB_DIR [--provenance FILE] [--rebuild FILE ...] [--review FILE] [--delta-from N ...]
+  vouch repo add DIR --rules-build BUILD_DIR [--rebuild FILE ...] [--review FILE] [--delta-from N ...]
       Stage a product archive from a vouch build output folder (with its provenance), or a rule
       database as a bundle with a delta from the previous full version (and from each
-      --delta-from version), then rebuild the pending targets version. Signatures on a pending
+      --delta-from version), then rebuild the pending targets version. --rules-build takes a
+      vouch build folder whose archive holds one bundle made by \`vouch rules pack\`, and stages
+      that bundle with the build's provenance. Signatures on a pending
       targets whose content changed are dropped.
   vouch repo sign DIR --role targets|root --key FILE
       Add the key's signature to the pending targets or root, and print who is still missing.
@@ -122,7 +126,7 @@ async function init(args: readonly string[], io: CliIo): Promise<number> {
 
 async function add(args: readonly string[], io: CliIo): Promise<number> {
   const synopsis =
-    'vouch repo add DIR (--product BUILD_DIR | --rules DB_DIR [--provenance FILE] [--delta-from N ...]) [--rebuild FILE ...] [--review FILE]';
+    'vouch repo add DIR (--product BUILD_DIR | --rules DB_DIR [--provenance FILE] [--delta-from N ...] | --rules-build BUILD_DIR [--delta-from N ...]) [--rebuild FILE ...] [--review FILE]';
   const { values, positionals } = parseCommandLine(
     'repo add',
     synopsis,
@@ -130,6 +134,7 @@ async function add(args: readonly string[], io: CliIo): Promise<number> {
     {
       product: { type: 'string' },
       rules: { type: 'string' },
+      'rules-build': { type: 'string' },
       provenance: { type: 'string' },
       rebuild: { type: 'string', multiple: true },
       review: { type: 'string' },
@@ -143,10 +148,11 @@ async function add(args: readonly string[], io: CliIo): Promise<number> {
   const rebuilds = strings(values.rebuild);
   const review = typeof values.review === 'string' ? values.review : undefined;
   const evidence = { rebuilds, ...(review === undefined ? {} : { review }) };
-  if ((typeof values.product === 'string') === (typeof values.rules === 'string'))
+  const kinds = [values.product, values.rules, values['rules-build']].filter((v) => typeof v === 'string');
+  if (kinds.length !== 1)
     throw new VouchError(
       'invalid-argument',
-      `repo add: give exactly one of --product and --rules (usage: ${synopsis})`,
+      `repo add: give exactly one of --product, --rules and --rules-build (usage: ${synopsis})`,
     );
   if (typeof values.product === 'string') {
     if (typeof values.provenance === 'string' || values['delta-from'] !== undefined)
@@ -166,6 +172,19 @@ async function add(args: readonly string[], io: CliIo): Promise<number> {
       databaseDir: values.rules,
       ...evidence,
       ...(typeof values.provenance === 'string' ? { provenance: values.provenance } : {}),
+      deltaFrom: strings(values['delta-from']).map((n) => integer(n, '--delta-from')),
+    });
+    for (const entry of entries)
+      io.stdout(`staged ${entry.path} (${entry.target.length} bytes, sha256 ${entry.target.sha256})\n`);
+  } else if (typeof values['rules-build'] === 'string') {
+    if (typeof values.provenance === 'string')
+      throw new VouchError(
+        'invalid-argument',
+        'repo add: --provenance goes with --rules; a rules build folder holds its provenance',
+      );
+    const entries = await stageRulesBuild(dir, {
+      buildDir: values['rules-build'],
+      ...evidence,
       deltaFrom: strings(values['delta-from']).map((n) => integer(n, '--delta-from')),
     });
     for (const entry of entries)

@@ -1,11 +1,14 @@
 /**
- * `vouch rules compile|diff|apply`: build a detection-rule database from a source folder, write a
- * record-level delta between two databases, and apply one. The formats are core/rules' and the
+ * `vouch rules compile|diff|apply|pack`: build a detection-rule database from a source folder, write a
+ * record-level delta between two databases, apply one, and pack a database into its bundle (the
+ * `.vdb` file the repository publishes, so a conveyer build can name its digest in provenance). The formats are core/rules' and the
  * file handling services/rules'; this file only wires. Outputs are never overwritten.
  */
 
 import { formatHex } from '../../../core/bytes/index.ts';
+import { sha256 } from '../../../core/crypto/index.ts';
 import { VouchError } from '../../../core/errors.ts';
+import { packDatabaseBundle } from '../../../core/rules/bundle.ts';
 import type { RuleDatabase } from '../../../core/rules/database.ts';
 import {
   applyDeltaFile,
@@ -13,6 +16,7 @@ import {
   diffDatabaseFolders,
   readDatabase,
   writeDatabase,
+  writeNewFile,
 } from '../../../services/rules/compile.ts';
 import { exportClamav, exportYara } from '../../../services/rules/export.ts';
 import { describeSlowPattern } from '../../../services/rules/yara-lint.ts';
@@ -37,6 +41,11 @@ const usage = `Usage:
   vouch rules apply BASE DELTA --out DIR
       Apply the delta file DELTA to database BASE and write the verified result into the new
       folder DIR. A delta for another base, or whose result does not match, is refused.
+  vouch rules pack DB --out FILE.vdb
+      Pack database folder DB (checked against its manifest) into the bundle FILE.vdb, the
+      single file the repository publishes as rules/NAME/NAME-VERSION.vdb. The same database
+      always gives the same bytes, so a conveyer build whose output is FILE.vdb names the
+      published target's SHA-256 in its provenance. An existing FILE is not replaced.
   vouch rules export DB [--clamav DIR] [--yara FILE]
       Write the hash signatures of database DB in ClamAV's formats into DIR (vouch.hsb, and
       vouch.sfp for the allow-list), for \`clamscan -d DIR\`, and its YARA rules (all *.yar
@@ -147,6 +156,26 @@ async function apply(args: readonly string[], io: CliIo): Promise<number> {
   return exitCodes.ok;
 }
 
+async function pack(args: readonly string[], io: CliIo): Promise<number> {
+  const synopsis = 'vouch rules pack DB --out FILE.vdb';
+  const { values, positionals } = parseCommandLine(
+    'rules pack',
+    synopsis,
+    args,
+    { out: { type: 'string' } },
+    true,
+  );
+  const out = required('rules pack', synopsis, values.out, '--out');
+  if (positionals.length !== 1) return usageError(io, synopsis);
+  const { files, database } = await readDatabase(positionals[0] as string);
+  const bundle = packDatabaseBundle(files);
+  await writeNewFile(out, bundle);
+  io.stdout(
+    `${out}: rule database ${database.manifest.name} version ${database.manifest.version}, ${bundle.length} bytes, sha256 ${formatHex(sha256(bundle))}\n`,
+  );
+  return exitCodes.ok;
+}
+
 async function exportRules(args: readonly string[], io: CliIo): Promise<number> {
   const synopsis = 'vouch rules export DB [--clamav DIR] [--yara FILE]';
   const { values, positionals } = parseCommandLine(
@@ -188,7 +217,7 @@ function usageError(io: CliIo, synopsis: string): number {
 /** rulesCommand is `vouch rules`. */
 export const rulesCommand: Command = {
   name: 'rules',
-  summary: 'compile detection-rule databases, diff and apply their deltas, export them',
+  summary: 'compile detection-rule databases, diff and apply their deltas, pack and export them',
   usage,
-  run: (args, io) => runSubcommand(args, io, usage, { compile, diff, apply, export: exportRules }),
+  run: (args, io) => runSubcommand(args, io, usage, { compile, diff, apply, pack, export: exportRules }),
 };

@@ -186,6 +186,8 @@ test('vouch access: request, customer approval, list, and a read allowed in CH a
       ...person,
       '--location',
       'CH',
+      '--action',
+      'read',
       '--purpose',
       'support',
       '--justification',
@@ -199,10 +201,37 @@ test('vouch access: request, customer approval, list, and a read allowed in CH a
     ])
   ).trim();
   assert.match(id, /^[0-9a-f-]{36}$/);
-  assert.match(await ok(accessCommand, ['list', siteDir, '--tenant', 'acme']), /\tmissing\t/);
+  assert.match(
+    readFileSync(requestFile, 'utf8'),
+    /"action":"access"/,
+    'read is filed as the policy action access',
+  );
+  assert.match(
+    await ok(accessCommand, ['list', siteDir, '--tenant', 'acme']),
+    /\taccess\tsupport\t.*\tmissing\t/,
+  );
+  const noAction = await runCommand(accessCommand, [
+    'request',
+    siteDir,
+    '--tenant',
+    'acme',
+    ...person,
+    '--location',
+    'CH',
+    '--purpose',
+    'support',
+    '--justification',
+    'x',
+    '--ticket',
+    'SUP-1',
+    '--scope',
+    'telemetry',
+  ]);
+  assert.equal(noAction.code, 2, noAction.stderr);
+  assert.match(noAction.stderr, /--action/);
 
   const approval = join(dir, 'approval.json');
-  await ok(accessCommand, [
+  const signed = await runCommand(accessCommand, [
     'approve',
     '--request',
     requestFile,
@@ -211,6 +240,11 @@ test('vouch access: request, customer approval, list, and a read allowed in CH a
     '--out',
     approval,
   ]);
+  assert.equal(signed.code, 0, signed.stderr);
+  assert.match(
+    signed.stderr,
+    /approved alice \(support, Vouch AG, office CH, in CH\) to access tenant acme's telemetry/,
+  );
   const forged = join(dir, 'forged.json');
   await ok(keyCommand, [
     'generate',
@@ -323,6 +357,18 @@ test('vouch site jobs run, my-access and verify-access with the witness quorum',
     'opentech',
   ]);
   assert.equal(other.code, 1);
+
+  const noTenant = await runCommand(site, [
+    'verify-access',
+    file,
+    '--ledger-vkey',
+    ledgerVkey,
+    '--policy',
+    join(dir, 'witnesses.txt'),
+  ]);
+  assert.equal(noTenant.code, 2, 'a customer names the tenant whose entries it expects');
+  assert.match(noTenant.stderr, /--tenant/);
+  assert.equal(noTenant.stdout, '');
 });
 
 test('vouch site export and erase by a privacy officer; reads fail after erasure', async () => {

@@ -198,7 +198,7 @@ const person = '--as ID --employer NAME --office CC --location CC';
 const exportSynopsis = `vouch site export DIR --tenant ID --out FILE ${person} [--role ROLE] --justification TEXT --ticket REF [--request ID]`;
 const eraseSynopsis = `vouch site erase DIR --tenant ID ${person} [--role ROLE] --justification TEXT --ticket REF [--request ID]`;
 const myAccessSynopsis = 'vouch site my-access DIR --tenant ID [--from INDEX] [--out FILE]';
-const verifyAccessSynopsis = 'vouch site verify-access FILE --ledger-vkey VKEY --policy FILE [--tenant ID]';
+const verifyAccessSynopsis = 'vouch site verify-access FILE --tenant ID --ledger-vkey VKEY --policy FILE';
 const jobsSynopsis =
   'vouch site jobs run DIR --job detection-statistics|sample-triage --tenant ID [--since TIME] [--until TIME] [--out FILE]';
 
@@ -218,11 +218,14 @@ export writes the tenant's decrypted events as JSON lines to FILE (mode 0600, ne
 existing file). erase destroys the tenant's data key and events; reads fail afterwards. Both need
 a privacy officer (--role defaults to privacy-officer) with a justification and a ticket, and,
 where the tenant's contract requires it, --request ID: an access request the customer approved
-(vouch access). --office and --location are ISO 3166-1 alpha-2 countries (GB, not UK).
+for exactly this action (vouch access request --action export, or --action erase). --office and
+--location are ISO 3166-1 alpha-2 countries (GB, not UK).
 
 my-access writes the tenant's ledger entries with tlog-proofs (to FILE or standard output), which
 the customer checks offline with verify-access against the ledger's verifier key and the
-witness policy (C2SP tlog-policy); verify-access prints one line per verified entry.
+witness policy (C2SP tlog-policy), for the tenant it names (a file of another tenant is refused);
+verify-access prints one line per verified entry: index, time, decision, who, purpose, action
+(read, process, access, export or erase), scope, count and reasons.
 
 jobs run runs a registered processing job at this site, reading only through the ledger:
 detection-statistics prints counts per day and signature (tab-separated); sample-triage writes
@@ -341,20 +344,16 @@ async function verifyAccessCommand(args: readonly string[], io: CliIo): Promise<
   const path = folder('site verify-access', verifyAccessSynopsis, positionals);
   const vkey = required('site verify-access', verifyAccessSynopsis, values['ledger-vkey'], '--ledger-vkey');
   const policyPath = required('site verify-access', verifyAccessSynopsis, values.policy, '--policy');
+  const tenant = required('site verify-access', verifyAccessSynopsis, values.tenant, '--tenant');
   const file = await readInput(path, io, maxMyAccessBytes);
   const policy = await readInput(policyPath, io, maxPolicyBytes);
-  const verified = verifyMyAccess(
-    file,
-    vkey,
-    policy,
-    typeof values.tenant === 'string' ? { tenant: values.tenant } : {},
-  );
+  const verified = verifyMyAccess(file, vkey, policy, { tenant });
   for (const { index, entry } of verified.entries) {
     const who = `${entry.principal.kind} ${entry.principal.id} (${entry.principal.role}${
       entry.principal.physicalCountry === undefined ? '' : `, in ${entry.principal.physicalCountry}`
     })`;
     io.stdout(
-      `${index}\t${entry.time}\t${entry.decision}\t${who}\t${entry.purpose}\t${entry.scope}\t${entry.count}\t${entry.reasons.join('; ')}\n`,
+      `${index}\t${entry.time}\t${entry.decision}\t${who}\t${entry.purpose}\t${entry.action}\t${entry.scope}\t${entry.count}\t${entry.reasons.join('; ')}\n`,
     );
   }
   io.stderr(
