@@ -66,6 +66,20 @@ test('network access fails inside, and works outside', { skip }, async (t) => {
   }
 });
 
+test('a tool that lives under /tmp on the host is visible inside, despite the fresh /tmp', {
+  skip,
+}, async (t) => {
+  const base = folders(t);
+  const toolDir = mkdtempSync(join(tmpdir(), 'vouch-tool-'));
+  t.after(() => rmSync(toolDir, { recursive: true, force: true }));
+  const tool = join(toolDir, 'tool.txt');
+  writeFileSync(tool, 'a tool\n');
+  const result = await runStep(probe, { ...base, tools: [tool], ...sh(`cat '${tool}' && ls /tmp | wc -l`) });
+  assert.ok(stepSucceeded(result), text(result.stderr));
+  // The tool is there, and /tmp holds only the path down to it, nothing else of the host's /tmp.
+  assert.equal(text(result.stdout), 'a tool\n1\n');
+});
+
 test('writes outside the output folder fail', { skip }, async (t) => {
   const base = folders(t);
   const rows: readonly [string, string][] = [

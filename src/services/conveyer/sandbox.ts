@@ -148,8 +148,9 @@ async function bwrapArgs(spec: StepSpec): Promise<string[]> {
   ]) {
     args.push('--ro-bind-try', etc, etc);
   }
-  for (const tool of spec.tools) args.push('--ro-bind', tool, tool);
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
+  // Tools after the fresh /tmp, so a tool that lives under /tmp on the host is not hidden by it.
+  for (const tool of spec.tools) args.push('--ro-bind', tool, tool);
   args.push('--ro-bind', spec.sourceDir, sandboxPaths.src);
   args.push('--ro-bind', spec.inputsDir, sandboxPaths.inputs);
   args.push('--bind', spec.outDir, sandboxPaths.out);
