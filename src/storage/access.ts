@@ -164,3 +164,25 @@ export function ledgerConflict(tenant: string, index: bigint): VouchError {
     { field: 'entry', size: index },
   );
 }
+
+/** AccessRequestRow is a stored request as either driver returns it (PostgreSQL BIGINT as text, SQLite as bigint). */
+export interface AccessRequestRow {
+  tenant: string;
+  id: string;
+  request: Uint8Array;
+  created: string | bigint;
+  approval: Uint8Array | null;
+  approved_at: string | bigint | null;
+}
+
+/** accessRequestFromRow turns a driver's row into a {@link StoredAccessRequest}, copying the bytes out. */
+export function accessRequestFromRow(row: AccessRequestRow): StoredAccessRequest {
+  return Object.freeze({
+    tenant: row.tenant,
+    id: row.id,
+    request: new Uint8Array(row.request),
+    created: Number(row.created),
+    approval: row.approval === null ? undefined : new Uint8Array(row.approval),
+    approvedAt: row.approved_at === null ? undefined : Number(row.approved_at),
+  });
+}

@@ -9,7 +9,9 @@
 import { equalBytes } from '../../core/bytes/index.ts';
 import { VouchError } from '../../core/errors.ts';
 import {
+  type AccessRequestRow,
   type AccessStore,
+  accessRequestFromRow,
   checkApproval,
   checkIndex,
   checkLimit,
@@ -33,26 +35,6 @@ CREATE TABLE IF NOT EXISTS ${s}.access_requests (tenant TEXT NOT NULL, id TEXT N
   created BIGINT NOT NULL, approval BYTEA, approved_at BIGINT, PRIMARY KEY (tenant, id));
 CREATE INDEX IF NOT EXISTS access_requests_created ON ${s}.access_requests (created DESC, tenant, id);
 `;
-
-interface RequestRow {
-  tenant: string;
-  id: string;
-  request: Uint8Array;
-  created: string;
-  approval: Uint8Array | null;
-  approved_at: string | null;
-}
-
-function toRequest(row: RequestRow): StoredAccessRequest {
-  return Object.freeze({
-    tenant: row.tenant,
-    id: row.id,
-    request: new Uint8Array(row.request),
-    created: Number(row.created),
-    approval: row.approval === null ? undefined : new Uint8Array(row.approval),
-    approvedAt: row.approved_at === null ? undefined : Number(row.approved_at),
-  });
-}
 
 function unavailable(error: unknown, what: string): unknown {
   return error instanceof VouchError
@@ -211,7 +193,7 @@ export class PgAccessStore implements AccessStore {
     checkTenant(tenant);
     checkRequestId(id);
     const result = await this.#pool
-      .query<RequestRow>(`SELECT * FROM ${this.#s}.access_requests WHERE tenant = $1 AND id = $2`, [
+      .query<AccessRequestRow>(`SELECT * FROM ${this.#s}.access_requests WHERE tenant = $1 AND id = $2`, [
         tenant,
         id,
       ])
@@ -219,7 +201,7 @@ export class PgAccessStore implements AccessStore {
         throw unavailable(error, 'reading an access request');
       });
     const row = result.rows[0];
-    return row === undefined ? undefined : toRequest(row);
+    return row === undefined ? undefined : accessRequestFromRow(row);
   }
 
   async approveRequest(tenant: string, id: string, approval: Uint8Array, at: number): Promise<void> {
@@ -255,18 +237,18 @@ export class PgAccessStore implements AccessStore {
     checkLimit(options.limit);
     if (options.tenant !== undefined) checkTenant(options.tenant);
     const result = await (options.tenant === undefined
-      ? this.#pool.query<RequestRow>(
+      ? this.#pool.query<AccessRequestRow>(
           `SELECT * FROM ${this.#s}.access_requests ORDER BY created DESC, tenant COLLATE "C", id COLLATE "C" LIMIT $1`,
           [options.limit],
         )
-      : this.#pool.query<RequestRow>(
+      : this.#pool.query<AccessRequestRow>(
           `SELECT * FROM ${this.#s}.access_requests WHERE tenant = $1 ORDER BY created DESC, tenant COLLATE "C", id COLLATE "C" LIMIT $2`,
           [options.tenant, options.limit],
         )
     ).catch((error: unknown) => {
       throw unavailable(error, 'listing access requests');
     });
-    return result.rows.map(toRequest);
+    return result.rows.map(accessRequestFromRow);
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,9 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { equalBytes } from '../../core/bytes/index.ts';
 import { VouchError } from '../../core/errors.ts';
 import {
+  type AccessRequestRow,
   type AccessStore,
+  accessRequestFromRow,
   checkApproval,
   checkIndex,
   checkLimit,
@@ -34,26 +36,6 @@ CREATE TABLE IF NOT EXISTS access_requests (tenant TEXT NOT NULL, id TEXT NOT NU
   created INTEGER NOT NULL, approval BLOB, approved_at INTEGER, PRIMARY KEY (tenant, id)) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS access_requests_created ON access_requests (created DESC, tenant, id);
 `;
-
-interface RequestRow {
-  tenant: string;
-  id: string;
-  request: Uint8Array;
-  created: bigint;
-  approval: Uint8Array | null;
-  approved_at: bigint | null;
-}
-
-function toRequest(row: RequestRow): StoredAccessRequest {
-  return Object.freeze({
-    tenant: row.tenant,
-    id: row.id,
-    request: new Uint8Array(row.request),
-    created: Number(row.created),
-    approval: row.approval === null ? undefined : new Uint8Array(row.approval),
-    approvedAt: row.approved_at === null ? undefined : Number(row.approved_at),
-  });
-}
 
 /** SqliteAccessStore is the {@link AccessStore} of one ledger in an open SQLite database. */
 export class SqliteAccessStore implements AccessStore {
@@ -163,7 +145,7 @@ export class SqliteAccessStore implements AccessStore {
   async putRequest(request: Omit<StoredAccessRequest, 'approval' | 'approvedAt'>): Promise<void> {
     checkRequest(request);
     immediateTransaction(this.#db, () => {
-      const found = this.#s.getRequest.get(request.tenant, request.id) as RequestRow | undefined;
+      const found = this.#s.getRequest.get(request.tenant, request.id) as AccessRequestRow | undefined;
       if (found !== undefined) {
         if (!equalBytes(found.request, request.request)) {
           throw new VouchError(
@@ -181,8 +163,8 @@ export class SqliteAccessStore implements AccessStore {
   async getRequest(tenant: string, id: string): Promise<StoredAccessRequest | undefined> {
     checkTenant(tenant);
     checkRequestId(id);
-    const row = this.#s.getRequest.get(tenant, id) as RequestRow | undefined;
-    return row === undefined ? undefined : toRequest(row);
+    const row = this.#s.getRequest.get(tenant, id) as AccessRequestRow | undefined;
+    return row === undefined ? undefined : accessRequestFromRow(row);
   }
 
   async approveRequest(tenant: string, id: string, approval: Uint8Array, at: number): Promise<void> {
@@ -190,7 +172,7 @@ export class SqliteAccessStore implements AccessStore {
     checkRequestId(id);
     checkApproval(approval, at);
     immediateTransaction(this.#db, () => {
-      const found = this.#s.getRequest.get(tenant, id) as RequestRow | undefined;
+      const found = this.#s.getRequest.get(tenant, id) as AccessRequestRow | undefined;
       if (found === undefined) {
         throw new VouchError('not-found', `no access request ${id} for tenant ${tenant}`, { field: 'id' });
       }
@@ -209,14 +191,14 @@ export class SqliteAccessStore implements AccessStore {
     readonly limit: number;
   }): Promise<StoredAccessRequest[]> {
     checkLimit(options.limit);
-    let rows: RequestRow[];
+    let rows: AccessRequestRow[];
     if (options.tenant === undefined) {
-      rows = this.#s.listAll.all(options.limit) as unknown as RequestRow[];
+      rows = this.#s.listAll.all(options.limit) as unknown as AccessRequestRow[];
     } else {
       checkTenant(options.tenant);
-      rows = this.#s.listTenant.all(options.tenant, options.limit) as unknown as RequestRow[];
+      rows = this.#s.listTenant.all(options.tenant, options.limit) as unknown as AccessRequestRow[];
     }
-    return rows.map(toRequest);
+    return rows.map(accessRequestFromRow);
   }
 
   async close(): Promise<void> {
