@@ -83,3 +83,19 @@ test('the checker itself sees imports', () => {
     ['../x.ts', './y.ts', 'node:fs'],
   );
 });
+
+test('the dashboard page imports only what a browser can run: core, the log client and itself', () => {
+  const dashboard = join(src, 'faces', 'dashboard');
+  const allowed = [join(src, 'core'), join(src, 'clients', 'log'), dashboard];
+  const violations: string[] = [];
+  for (const file of sourceFiles(dashboard)) {
+    if (file.endsWith('.test.ts')) continue;
+    for (const spec of importsOf(readFileSync(file, 'utf8'))) {
+      const target = resolve(dirname(file), spec);
+      if (!spec.startsWith('.') || !allowed.some((dir) => target.startsWith(`${dir}/`))) {
+        violations.push(`${relative(root, file)} imports ${spec}`);
+      }
+    }
+  }
+  assert.deepEqual(violations, []);
+});

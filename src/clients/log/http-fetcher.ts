@@ -77,7 +77,8 @@ export class HttpTileFetcher implements TileFetcher {
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 10_000;
     this.#maxBundleBytes = options.maxEntryBundleBytes ?? maxEntryBundleSize;
     this.#userAgent = options.userAgent ?? 'vouch-log-client';
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    // Called unbound, a browser's fetch throws "Illegal invocation": keep it bound to the global.
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#now = options.now ?? Date.now;
   }

@@ -46,6 +46,39 @@ test('parseServeConfig reads every section with its defaults', () => {
   assert.deepEqual(configuredServices(small), ['site']);
 });
 
+test('the dashboard section names the world it shows and the anchors it offers', () => {
+  const config = parseServeConfig(
+    bytes(
+      [
+        'listen: 127.0.0.1:0',
+        'dashboard:',
+        '  audit_config: audit/audit.json',
+        '  reports: audit/report',
+        '  registry: ch/registry.json',
+        '  registry_vkey: r.example+01020304+AAAA',
+        '  auditor_vkey: a.example+01020304+AAAA',
+        '',
+      ].join('\n'),
+    ),
+    'vouch.yaml',
+  );
+  assert.deepEqual(config.dashboard, {
+    auditConfig: 'audit/audit.json',
+    reports: 'audit/report',
+    registry: 'ch/registry.json',
+    registryVkey: 'r.example+01020304+AAAA',
+    auditorVkey: 'a.example+01020304+AAAA',
+  });
+  assert.throws(
+    () => parseServeConfig(bytes('listen: 127.0.0.1:0\ndashboard:\n  dir: pages\n  reports: 3\n'), 'v.yaml'),
+    (e) =>
+      isVouchError(e, 'invalid-argument') &&
+      /v\.yaml: dashboard\.dir: expected no such key \(expected audit_config, reports, registry, registry_vkey, auditor_vkey\); dashboard\.reports: expected a folder path/.test(
+        e.message,
+      ),
+  );
+});
+
 const bad: readonly { name: string; doc: string; fields: readonly string[]; message: RegExp }[] = [
   { name: 'no listen', doc: 'site:\n  dir: s', fields: ['listen'], message: /listen: expected HOST:PORT/ },
   {

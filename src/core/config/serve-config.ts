@@ -16,7 +16,7 @@
  * witness:    { dir, database_url? }   # mounted at /witness/
  * repository: { dir }                  # mounted at /repo/ (serves DIR/public)
  * site:       { dir }                  # mounted at /site/
- * dashboard:  { dir? }                 # mounted at /dashboard/
+ * dashboard:  { audit_config?, reports?, registry?, registry_vkey?, auditor_vkey? }  # /dashboard/
  * ```
  */
 
@@ -39,8 +39,18 @@ export interface ServeConfig {
   readonly repository?: { readonly dir: string };
   /** site is a data site folder (`vouch site init`); its gateway is served under /site/. */
   readonly site?: { readonly dir: string };
-  /** dashboard is served under /dashboard/; `dir` is a folder of built pages, when there is one. */
-  readonly dashboard?: { readonly dir?: string };
+  /**
+   * dashboard is served under /dashboard/ (docs/dashboard.md): the world an audit configuration
+   * describes, the audit reports folder, the signed site registry, and the keys it offers as
+   * trust anchors for the registry and the reports.
+   */
+  readonly dashboard?: {
+    readonly auditConfig?: string;
+    readonly reports?: string;
+    readonly registry?: string;
+    readonly registryVkey?: string;
+    readonly auditorVkey?: string;
+  };
 }
 
 /** serviceNames lists the services a configuration may hold, in start order. */
@@ -63,7 +73,7 @@ const sectionKeys: Readonly<Record<ServiceName, readonly string[]>> = {
   witness: ['dir', 'database_url'],
   repository: ['dir'],
   site: ['dir'],
-  dashboard: ['dir'],
+  dashboard: ['audit_config', 'reports', 'registry', 'registry_vkey', 'auditor_vkey'],
 };
 const topKeys = ['listen', 'metrics', 'shutdown_grace_seconds', ...serviceNames];
 
@@ -123,7 +133,7 @@ export function parseServeConfig(bytes: Uint8Array, file: string): ServeConfig {
       if (!sectionKeys[name].includes(key)) {
         problem(`${name}.${key}`, `no such key (expected ${sectionKeys[name].join(', ')})`);
       } else if (typeof item !== 'string' || item === '') {
-        problem(`${name}.${key}`, key === 'dir' ? 'a folder path' : 'a non-empty string');
+        problem(`${name}.${key}`, expectedOf(key));
       } else {
         section[key] = item;
       }
@@ -165,10 +175,28 @@ export function parseServeConfig(bytes: Uint8Array, file: string): ServeConfig {
     ...(witness === undefined ? {} : { witness: Object.freeze(witness) }),
     ...(repository === undefined ? {} : { repository: Object.freeze(repository) }),
     ...(site === undefined ? {} : { site: Object.freeze(site) }),
-    ...(dashboard === undefined
-      ? {}
-      : { dashboard: Object.freeze(dashboard['dir'] === undefined ? {} : { dir: dashboard['dir'] }) }),
+    ...(dashboard === undefined ? {} : { dashboard: Object.freeze(dashboardSection(dashboard)) }),
   });
+}
+
+function expectedOf(key: string): string {
+  if (key === 'dir' || key === 'reports') return 'a folder path';
+  if (key === 'audit_config' || key === 'registry') return 'a file path';
+  if (key.endsWith('_vkey')) return 'a signed-note verifier key (name+id+key)';
+  return 'a non-empty string';
+}
+
+function dashboardSection(s: Record<string, string>): NonNullable<ServeConfig['dashboard']> {
+  const names = {
+    audit_config: 'auditConfig',
+    reports: 'reports',
+    registry: 'registry',
+    registry_vkey: 'registryVkey',
+    auditor_vkey: 'auditorVkey',
+  } as const;
+  const out: Record<string, string> = {};
+  for (const [key, field] of Object.entries(names)) if (s[key] !== undefined) out[field] = s[key];
+  return out;
 }
 
 /** configuredServices lists the services a configuration runs, in start order. */

@@ -19,15 +19,13 @@ export {
 } from './aead.ts';
 export { ed25519Pkcs8FromSeed, ed25519SeedFromPkcs8, ed25519SeedLength } from './ed25519-seed.ts';
 export { sha256, sha512 } from './hash.ts';
+export { assertKeyName, isValidKeyName, maxKeyNameLength } from './key-name.ts';
 export {
-  assertKeyName,
   defaultScryptParams,
   inspectKeyFile,
-  isValidKeyName,
   type KeyFileInfo,
   keyFileMagic,
   maxKeyFileSize,
-  maxKeyNameLength,
   type OpenedKeyFile,
   openKeyFile,
   type ScryptParams,

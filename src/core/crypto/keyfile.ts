@@ -40,6 +40,7 @@ import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:cryp
 import { concatBytes, equalBytes, formatBase64, parseBase64, toBytes, toText } from '../bytes/index.ts';
 import { VouchError } from '../errors.ts';
 import { sha256 } from './hash.ts';
+import { assertKeyName, isValidKeyName } from './key-name.ts';
 import { importPrivateKey, isKeyType, type KeyType, type PrivateKeyMaterial, publicKeySpki } from './keys.ts';
 
 /** keyFileMagic is the first line of every version 1 key file. */
@@ -47,9 +48,6 @@ export const keyFileMagic = 'vouch-key-file v1';
 
 /** maxKeyFileSize bounds a key file in bytes; the largest real one (ML-DSA-44) is about 6 KiB. */
 export const maxKeyFileSize = 64 * 1024;
-
-/** maxKeyNameLength bounds a key name in UTF-16 code units. */
-export const maxKeyNameLength = 1024;
 
 /** ScryptParams is the scrypt cost of an encrypted key file: N = 2^log2N, block size r, parallelism p. */
 export interface ScryptParams {
@@ -105,19 +103,6 @@ const saltLength = 16;
 const nonceLength = 12;
 const tagLength = 16;
 const maxLines = 12;
-
-/**
- * assertKeyName throws `invalid-argument` unless `name` can name a key: 1 to 1024 characters,
- * well-formed Unicode, no white space, no `+` and no control characters (the signed-note rule).
- */
-export function assertKeyName(name: string): void {
-  if (!isValidKeyName(name)) {
-    throw new VouchError(
-      'invalid-argument',
-      `a key name must be 1 to ${maxKeyNameLength} characters with no white space, "+" or control characters`,
-    );
-  }
-}
 
 /**
  * sealKeyFile formats a key file for `material` named `name`, encrypted under `passphrase` with
@@ -423,16 +408,6 @@ function deriveKey(passphrase: string, salt: Uint8Array, { log2N, r, p }: Scrypt
       else reject(new VouchError('unavailable', 'scrypt failed', {}, { cause: error }));
     });
   });
-}
-
-/**
- * isValidKeyName reports whether `name` may name a key, here and as a signed-note key name:
- * non-empty, well-formed Unicode, no Unicode white space, no `+`, and (stricter than golang/mod,
- * since a note may not contain them anyway) no control characters, C0, DEL or C1.
- */
-export function isValidKeyName(name: string): boolean {
-  if (name.length === 0 || name.length > maxKeyNameLength || !name.isWellFormed()) return false;
-  return !/[\p{White_Space}\p{Cc}+]/u.test(name);
 }
 
 function badKey(message: string, field?: string): VouchError {

@@ -36,6 +36,7 @@ const safeSegment = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,254}$/;
 const maxSegments = 32;
 
 const contentTypes: Readonly<Record<string, string>> = {
+  html: 'text/html; charset=utf-8',
   json: 'application/json',
   'tlog-proof': 'text/plain; charset=utf-8',
   txt: 'text/plain; charset=utf-8',

@@ -8,7 +8,7 @@
  */
 
 import { lstat } from 'node:fs/promises';
-import { assertKeyName, sealKeyFile } from '../../../core/crypto/keyfile.ts';
+import { assertKeyName, sealKeyFile } from '../../../core/crypto/index.ts';
 import { formatPublicKeyPem, generateKey, isKeyType, type KeyType } from '../../../core/crypto/keys.ts';
 import { isVouchError, VouchError } from '../../../core/errors.ts';
 import { formatVerifierKey, signatureTypes } from '../../../core/note/index.ts';

@@ -24,8 +24,7 @@ const io: CliIo = {
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'vouch-serve-'));
-  await mkdir(join(work, 'pages'));
-  await writeFile(join(work, 'pages', 'index.html'), '<h1>dashboard</h1>\n');
+  await mkdir(join(work, 'reports'));
 });
 after(async () => {
   await rm(work, { recursive: true, force: true });
@@ -48,20 +47,24 @@ test('stripPrefix and createRouter: prefixes, bare-prefix redirects, the fallbac
   assert.equal((await echo(testingOnlyRequest('GET', '/other/'))).status, 404);
 });
 
-test('the dashboard folder is served under /dashboard/, and readyz reports a missing one (the reason only in the log)', async () => {
-  const instance = await startServe(config('listen: 127.0.0.1:0\ndashboard:\n  dir: pages\n'), {
+test('the dashboard is served under /dashboard/, and readyz reports a missing reports folder (the reason only in the log)', async () => {
+  const instance = await startServe(config('listen: 127.0.0.1:0\ndashboard:\n  reports: reports\n'), {
     baseDir: work,
     io,
   });
   try {
     const page = await fetch(`${instance.url}/dashboard/`);
     assert.equal(page.status, 200);
-    assert.equal(await page.text(), '<h1>dashboard</h1>\n');
+    assert.match(await page.text(), /<title>Vouch — transparency center<\/title>/);
+    const world = (await (await fetch(`${instance.url}/dashboard/data/world.json`)).json()) as {
+      reports: unknown[];
+    };
+    assert.deepEqual(world.reports, []);
     assert.equal((await fetch(`${instance.url}/readyz`)).status, 200);
   } finally {
     await instance.close();
   }
-  const missing = await startServe(config('listen: 127.0.0.1:0\ndashboard:\n  dir: gone\n'), {
+  const missing = await startServe(config('listen: 127.0.0.1:0\ndashboard:\n  reports: gone\n'), {
     baseDir: work,
     io,
   });
@@ -72,7 +75,7 @@ test('the dashboard folder is served under /dashboard/, and readyz reports a mis
     assert.equal(body.ready, false);
     assert.equal(body.services['dashboard'], 'not ready');
     assert.doesNotMatch(JSON.stringify(body), /gone/); // no paths to unauthenticated callers
-    assert.match(logged, /not ready: dashboard: dashboard\.dir .*gone is not a folder/);
+    assert.match(logged, /not ready: dashboard: dashboard\.reports .*gone is not a folder/);
     assert.equal((await fetch(`${missing.url}/healthz`)).status, 200);
     assert.equal((await fetch(`${missing.url}/metrics`)).status, 200);
   } finally {

@@ -36,6 +36,7 @@ import {
   WitnessService,
   keyPathOf as witnessKeyPathOf,
 } from '../../../services/witness/folder.ts';
+import { createDashboardHandler } from '../../http/dashboard.ts';
 import {
   errorResponse,
   type Handler,
@@ -72,8 +73,10 @@ const probeTimeoutMs = 2_000;
 
 /** DashboardContext is what a dashboard handler may read: the open services of this process. */
 export interface DashboardContext {
-  /** dir is the configured `dashboard.dir`, resolved, when given. */
-  readonly dir?: string;
+  /** auditConfig is the configured `dashboard.audit_config`, resolved, when given. */
+  readonly auditConfig?: string;
+  /** reports is the configured `dashboard.reports`, resolved, when given. */
+  readonly reports?: string;
   /** prefix is where the dashboard is mounted ("/dashboard/"). */
   readonly prefix: string;
   readonly log?: LogService;
@@ -91,7 +94,7 @@ export interface StartServeOptions {
   /** baseDir resolves relative folder paths of the configuration (the configuration file's folder). */
   readonly baseDir: string;
   readonly io: CliIo;
-  /** dashboard replaces the default dashboard (static files of `dashboard.dir`, or a 404 page). */
+  /** dashboard replaces the dashboard (tests mount their own handler under /dashboard/). */
   readonly dashboard?: DashboardFactory;
 }
 
@@ -394,37 +397,29 @@ async function openService(
     }
     case 'dashboard': {
       const section = config.dashboard as NonNullable<ServeConfig['dashboard']>;
-      const dir = section.dir === undefined ? undefined : at(section.dir);
-      if (dir !== undefined) context.dir = dir;
-      const handler = dashboard === undefined ? defaultDashboard(dir) : await dashboard({ ...context });
+      const resolved = {
+        ...(section.auditConfig === undefined ? {} : { auditConfig: at(section.auditConfig) }),
+        ...(section.reports === undefined ? {} : { reports: at(section.reports) }),
+        ...(section.registry === undefined ? {} : { registry: at(section.registry) }),
+        ...(section.registryVkey === undefined ? {} : { registryVkey: section.registryVkey }),
+        ...(section.auditorVkey === undefined ? {} : { auditorVkey: section.auditorVkey }),
+      };
+      Object.assign(context, resolved);
+      const handler =
+        dashboard === undefined
+          ? (await createDashboardHandler({ prefix: mountPrefixes.dashboard, ...resolved })).handler
+          : await dashboard({ ...context });
       return {
         name,
         handler,
         probe: async () =>
-          dir === undefined || (await isFolder(dir)) ? undefined : `dashboard.dir ${dir} is not a folder`,
+          resolved.reports === undefined || (await isFolder(resolved.reports))
+            ? undefined
+            : `dashboard.reports ${resolved.reports} is not a folder`,
         close: async () => undefined,
       };
     }
   }
-}
-
-/** defaultDashboard serves `dir`'s files (index.html for the bare prefix), or says none is installed. */
-function defaultDashboard(dir: string | undefined): Handler {
-  if (dir === undefined) {
-    return async () => ({
-      status: 404,
-      headers: { 'content-type': 'text/plain; charset=utf-8' },
-      body: 'no dashboard is installed in this server (dashboard.dir)\n',
-    });
-  }
-  const files = stripPrefix(
-    mountPrefixes.dashboard,
-    createStaticHandler({ root: dir, mutable: ['index.html'] }),
-  );
-  return (request) =>
-    files(
-      request.path === mountPrefixes.dashboard ? { ...request, path: `${request.path}index.html` } : request,
-    );
 }
 
 async function boundedProbe(service: OpenService): Promise<string | undefined> {
