@@ -6,7 +6,7 @@
  * at each report, never logged or written into status, and must be one line of printable ASCII.
  */
 
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { VouchError } from '../../core/errors.ts';
 import type { AgentStatus } from './status.ts';
 
@@ -32,9 +32,37 @@ export interface ReportOptions {
   readonly now?: () => number;
 }
 
-/** readCredential reads the tenant credential file: one line of printable ASCII, trimmed. */
+/**
+ * readCredential reads the tenant credential file: one line of printable ASCII, trimmed. Like a
+ * key file (storage/fs/key-file.ts) it must be a regular file that the group and others cannot
+ * access (`bad-key` otherwise: a bearer token others can read may already be someone else's),
+ * and at most {@link maxCredentialBytes} are read from it (`too-large` past that).
+ */
 export async function readCredential(path: string): Promise<string> {
-  const bytes = await readFile(path);
+  const handle = await open(path, 'r');
+  let bytes: Buffer;
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new VouchError('bad-key', 'the credential file is not a regular file');
+    if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
+      const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
+      throw new VouchError(
+        'bad-key',
+        `the credential file is accessible by other users (mode ${mode}); run chmod 600 on it`,
+      );
+    }
+    // One byte past the limit, so a file that grows after the stat is still caught.
+    bytes = Buffer.alloc(maxCredentialBytes + 1);
+    let length = 0;
+    while (length < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, length, bytes.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    bytes = bytes.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
   if (bytes.length > maxCredentialBytes) {
     throw new VouchError('too-large', `the credential file exceeds ${maxCredentialBytes} bytes`, {
       limit: maxCredentialBytes,

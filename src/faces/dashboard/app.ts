@@ -170,9 +170,21 @@ async function overviewPage(): Promise<Child> {
       h('div', { class: 'figure' }, figure),
       ...rest,
     );
+  const muted = (text: string) => h('div', { class: 'muted' }, text);
   const products = 'value' in repo ? repo.value.releases.filter((r) => r.kind === 'product') : [];
   const rules = 'value' in repo ? repo.value.releases.filter((r) => r.kind === 'rules') : [];
+  const deltas = 'value' in repo ? repo.value.releases.filter((r) => r.kind === 'rules-delta') : [];
+  const newest = [...rules].sort((a, b) => Number(b.version) - Number(a.version))[0];
+  const newestDelta = deltas.find((d) => d.delta?.result === newest?.path);
   const latest = 'value' in reps ? reps.value[0] : undefined;
+  const countries = (site: string): number =>
+    'value' in regs && regs.value !== undefined
+      ? Object.values(regs.value.registry.countries).filter((c) => c.site === site).length
+      : 0;
+  const accesses = ledgers
+    .flatMap((l, i) => ('value' in l ? l.value.entries.map((e) => ({ site: siteIds[i] ?? '', e })) : []))
+    .slice(-6)
+    .reverse();
   return [
     h('h1', {}, 'Overview'),
     h(
@@ -193,6 +205,7 @@ async function overviewPage(): Promise<Child> {
               'witnessed',
             )
           : checkLine(failed(log.error)),
+        'value' in log ? muted(log.value.checkpoint.origin) : null,
       ),
       card(
         'Releases',
@@ -201,12 +214,25 @@ async function overviewPage(): Promise<Child> {
         'value' in repo
           ? checkLine(repo.value.metadata, `targets v${repo.value.targetsVersion}`)
           : checkLine(failed(repo.error)),
+        products.map((p) =>
+          p.evidence === undefined
+            ? muted(`${p.name} ${p.version}`)
+            : checkLine(p.evidence, `${p.name} ${p.version}`, `${p.name} ${p.version}`),
+        ),
       ),
       card(
         'Rule databases',
         '#/rules',
-        rules.length === 0 ? '—' : `v${rules.map((r) => Number(r.version)).sort((a, b) => b - a)[0]}`,
-        h('div', { class: 'muted' }, `${rules.length} version(s) published`),
+        newest === undefined ? '—' : `v${newest.version}`,
+        newest?.manifest === undefined
+          ? null
+          : muted(
+              `${newest.manifest.counts.hash} hash signatures, ${newest.manifest.counts.yara} YARA rules`,
+            ),
+        newestDelta === undefined || newest === undefined
+          ? null
+          : muted(`update by delta: ${newestDelta.length} B instead of ${newest.length} B`),
+        muted(`${rules.length} version(s) published`),
       ),
       card(
         'Sites',
@@ -214,7 +240,10 @@ async function overviewPage(): Promise<Child> {
         `${siteIds.length} site${siteIds.length === 1 ? '' : 's'}`,
         ...ledgers.map((l, i) =>
           'value' in l
-            ? checkLine(passed(`${l.value.checkpoint.size} ledger entries`), `${siteIds[i]}`)
+            ? checkLine(
+                passed(`${countries(siteIds[i] ?? '')} countries, ${l.value.checkpoint.size} ledger entries`),
+                `${siteIds[i]}`,
+              )
             : checkLine(failed(l.error), `${siteIds[i]}`, `${siteIds[i]}`),
         ),
         'value' in regs && regs.value !== undefined ? checkLine(regs.value.check, 'registry') : null,
@@ -227,12 +256,50 @@ async function overviewPage(): Promise<Child> {
           : latest.signature.ok
             ? (latest.result ?? '?')
             : `${latest.result ?? '?'} (unverified)`,
-        latest === undefined
-          ? h('div', { class: 'muted' }, 'no report yet')
-          : checkLine(latest.signature, 'signed'),
-        latest?.time === undefined ? null : h('div', { class: 'muted' }, latest.time),
+        latest === undefined ? muted('no report yet') : checkLine(latest.signature, 'signed'),
+        latest?.time === undefined ? null : muted(latest.time),
       ),
     ),
+    accesses.length === 0
+      ? null
+      : [
+          h('h2', {}, 'Latest accesses to customer data'),
+          h(
+            'table',
+            { class: 'accesses' },
+            h('tr', {}, h('th', {}, 'site'), h('th', {}, '#'), h('th', {}, 'entry')),
+            accesses.map(({ site, e }) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, site),
+                h('td', { class: 'num' }, e.index.toString()),
+                h('td', {}, e.summary),
+              ),
+            ),
+          ),
+        ],
+    'value' in log
+      ? [
+          h('h2', {}, 'Latest entries of the release log'),
+          h(
+            'table',
+            { class: 'latest' },
+            [...log.value.entries]
+              .slice(-6)
+              .reverse()
+              .map((e) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', { class: 'num' }, e.index.toString()),
+                  h('td', {}, h('span', { class: 'tag' }, e.kind)),
+                  h('td', {}, e.summary),
+                ),
+              ),
+          ),
+        ]
+      : null,
   ];
 }
 

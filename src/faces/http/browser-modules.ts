@@ -49,7 +49,7 @@ type Strip = (code: string, options: { mode: 'strip' }) => string;
 export async function collectBrowserModules(root: string, entry: string): Promise<BrowserModule[]> {
   const cryptoDir = join(root, 'core', 'crypto') + sep;
   const portableDir = join(cryptoDir, 'portable') + sep;
-  const portableIndex = join(portableDir, sourceName(root, 'index'));
+  const portableIndex = join(portableDir, `index${extension}`);
   const modules: BrowserModule[] = [];
   const seen = new Set<string>();
   const queue = [resolve(entry)];
@@ -128,9 +128,8 @@ function usesNode(file: string, seen: Set<string> = new Set()): boolean {
   return false;
 }
 
-function sourceName(root: string, base: string): string {
-  return root.endsWith(`${sep}dist`) ? `${base}.js` : `${base}.ts`;
-}
+/** extension is `.ts` when Vouch runs from its sources, `.js` from a built tree. */
+const extension = import.meta.filename.endsWith('.ts') ? '.ts' : '.js';
 
 /**
  * stripTypes erases TypeScript's types with Node's own stripper (the one that runs our sources).

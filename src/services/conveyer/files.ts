@@ -44,10 +44,27 @@ export async function readSourceTree(root: string): Promise<TreeEntry[]> {
 
 /**
  * readOutputs returns the files named by `outputs` (files, or folders read recursively) under
- * `root`. A missing output, a symbolic link or a special file throws `invalid-argument`.
+ * `root`. A missing output, a symbolic link or a special file throws `invalid-argument`, and so
+ * does a symbolic link among the folders leading to an output: the build wrote them inside the
+ * sandbox, but they are read out here, outside it, where a link could reach the builder's files.
  */
 export async function readOutputs(root: string, outputs: readonly string[]): Promise<PackFile[]> {
   const files: PackFile[] = [];
+  const checkParents = async (path: string): Promise<void> => {
+    const segments = path.split('/');
+    for (let i = 1; i < segments.length; i++) {
+      const parent = segments.slice(0, i).join('/');
+      const info = await lstat(join(root, parent)).catch(() => undefined);
+      if (info === undefined) {
+        throw new VouchError('invalid-argument', 'a declared output was not produced', { field: path });
+      }
+      if (!info.isDirectory()) {
+        throw new VouchError('invalid-argument', 'a folder leading to an output is not a real folder', {
+          field: parent,
+        });
+      }
+    }
+  };
   const add = async (path: string): Promise<void> => {
     let info: Awaited<ReturnType<typeof lstat>>;
     try {
@@ -67,6 +84,9 @@ export async function readOutputs(root: string, outputs: readonly string[]): Pro
       throw new VouchError('invalid-argument', 'an output is not a regular file or folder', { field: path });
     }
   };
-  for (const output of outputs) await add(output);
+  for (const output of outputs) {
+    await checkParents(output);
+    await add(output);
+  }
   return files;
 }

@@ -6,6 +6,7 @@ import { agentCommand } from './agent.ts';
 import { approveCommand } from './approve.ts';
 import { auditCommand } from './audit.ts';
 import { buildCommand } from './build.ts';
+import { demoCommand } from './demo.ts';
 import { keyCommand } from './key.ts';
 import { logCommand } from './log.ts';
 import { monitorCommand } from './monitor.ts';
@@ -37,4 +38,5 @@ export const commands: readonly Command[] = [
   accessCommand,
   serveCommand,
   auditCommand,
+  demoCommand,
 ];
