@@ -4,7 +4,7 @@
  * them in-process with captured output, and so the error-to-exit-code mapping lives in one place.
  */
 
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { collectBytes } from '../../core/bytes/index.ts';
 import { type ErrorCode, isVouchError, tooLarge, VouchError } from '../../core/errors.ts';
 
@@ -174,12 +174,35 @@ function terminalSecretReader(): (prompt: string) => Promise<string> {
     });
 }
 
-/** readInput reads a named file, or standard input when `path` is undefined or `-`, bounded by `limit`. */
+/**
+ * readInput reads a named file, or standard input when `path` is undefined or `-`, bounded by
+ * `limit`: a file is measured before it is read, and reading stops one byte past the limit (a
+ * file growing meanwhile, or a device reporting no size, cannot make it read more).
+ */
 export async function readInput(path: string | undefined, io: CliIo, limit: number): Promise<Uint8Array> {
   if (path === undefined || path === '-') return io.readStdin(limit);
-  const bytes = await readFile(path);
-  if (bytes.length > limit) throw tooLarge(`input file ${path}`, limit);
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size > limit) throw tooLarge(`input file ${path}`, limit);
+    let buffer = new Uint8Array(Math.min(limit, Math.max(size, 64 * 1024)) + 1);
+    let filled = 0;
+    for (;;) {
+      if (filled === buffer.length) {
+        if (filled > limit) throw tooLarge(`input file ${path}`, limit);
+        const grown = new Uint8Array(Math.min(limit + 1, buffer.length * 2));
+        grown.set(buffer);
+        buffer = grown;
+      }
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled > limit) throw tooLarge(`input file ${path}`, limit);
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Subcommand runs one `vouch <command> <subcommand>` with the arguments after it. */

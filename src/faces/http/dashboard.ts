@@ -27,12 +27,14 @@
  * Policy: scripts and styles from this origin only, no inline script, no frames of other sites.
  */
 
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { type LoadedAuditConfig, loadAuditConfig } from '../../clients/auditor/config.ts';
 import { formatHex, toBytes } from '../../core/bytes/index.ts';
 import { sha256 } from '../../core/crypto/index.ts';
-import { VouchError } from '../../core/errors.ts';
+import { tooLarge, VouchError } from '../../core/errors.ts';
+import { maxSiteRegistryBytes } from '../../core/sites/registry.ts';
+import { maxTenantRecordBytes } from '../../core/sites/tenants.ts';
 import { formatPolicy } from '../../core/tlog/policy.ts';
 import { type BrowserModule, collectBrowserModules } from './browser-modules.ts';
 import { type Handler, type HttpResponse, methodNotAllowed, notFound } from './http.ts';
@@ -154,6 +156,8 @@ export async function createDashboardHandler(options: DashboardOptions): Promise
       return asset(releasePolicyBytes, 'application/json');
     }
     if (path === 'data/registry.json' && options.registry !== undefined) {
+      const size = (await stat(options.registry).catch(() => undefined))?.size ?? 0;
+      if (size > 2 * maxSiteRegistryBytes) throw tooLarge('the site registry', 2 * maxSiteRegistryBytes);
       const bytes = await readFile(options.registry).catch(() => undefined);
       return bytes === undefined ? notFound() : asset(bytes, 'application/json');
     }
@@ -229,8 +233,11 @@ async function readTenants(folder: string | undefined): Promise<unknown[]> {
     .filter((n) => /^[A-Za-z0-9_.-]+\.json$/.test(n))
     .sort()
     .slice(0, maxTenantFiles)) {
+    const file = join(folder, name);
+    if ((await stat(file)).size > maxTenantRecordBytes)
+      throw tooLarge(`tenant record ${file}`, maxTenantRecordBytes);
     try {
-      records.push(JSON.parse(await readFile(join(folder, name), 'utf8')));
+      records.push(JSON.parse(await readFile(file, 'utf8')));
     } catch (cause) {
       throw new VouchError('malformed', `tenant record ${join(folder, name)} is not JSON`, {}, { cause });
     }
