@@ -144,3 +144,16 @@ function extraWitness(): string {
   const signer = createSigner('witness3.supervisor.example', generateKey('ed25519'));
   return formatVerifierKey(createCosigner(signer, { name: signer.name, timestamp: 1n }));
 }
+
+test('regression (fuzz site-my-access): an origin with a control character is refused, so the file round-trips', () => {
+  // Minimal input found by test/fuzz: a JSON-escaped form feed in the origin was accepted, and
+  // formatMyAccess (canonical JSON, control characters raw) then wrote a file nothing could parse.
+  const input =
+    '{"_type":"https://vouch.example/my-access/v1","entries":[],"origin":"a\\fb","site":"ch-zrh","tenant":"acme"}';
+  assert.throws(
+    () => parseMyAccess(new TextEncoder().encode(input)),
+    (e: unknown) => isVouchError(e, 'malformed') && e.details.field === 'origin',
+  );
+  const fine = parseMyAccess(new TextEncoder().encode(input.replace('a\\fb', 'ab')));
+  assert.deepEqual(parseMyAccess(formatMyAccess(fine)), fine);
+});

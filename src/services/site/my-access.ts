@@ -106,7 +106,14 @@ export function parseMyAccess(bytes: Uint8Array): MyAccess {
     throw malformed('my-access file has missing or unknown fields', '$');
   if (value['_type'] !== myAccessType) throw malformed(`my-access file is not ${myAccessType}`, '_type');
   const { origin, site, tenant, entries } = value;
-  if (typeof origin !== 'string' || origin.length === 0 || origin.length > 256)
+  // An origin is a checkpoint's first line: no control character, which canonical JSON would
+  // also write raw, so formatMyAccess could not give back a file this parser reads.
+  if (
+    typeof origin !== 'string' ||
+    origin.length === 0 ||
+    origin.length > 256 ||
+    [...origin].some((c) => c < ' ')
+  )
     throw malformed('bad origin', 'origin');
   if (typeof site !== 'string' || siteIdProblem(site) !== undefined) throw malformed('bad site id', 'site');
   if (typeof tenant !== 'string' || tenantIdProblem(tenant) !== undefined)
