@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, freemem, totalmem, type } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { withHardening } from './hardening.ts';
 import { type Figure, ratio, type Suite } from './lib.ts';
 import { suites } from './suites/index.ts';
 
@@ -71,7 +72,7 @@ for (const suiteName of [...new Set(figures.map((f) => f.suite))]) {
   if (notes.length > 0) lines.push('', ...notes.map((f) => `- ${f.name}: ${f.note}`));
   lines.push('');
 }
-const markdown = `${lines.join('\n')}`;
+const markdown = withHardening(lines.join('\n'), import.meta.dirname);
 const json = `${JSON.stringify({ date, commit, machine, quick, figures: figures.map((f) => ({ ...f, ratio: ratio(f) })) }, null, 2)}\n`;
 
 if (quick || values.only !== undefined) {

@@ -207,6 +207,34 @@ test('log: entries sequenced before a crash are integrated when the log opens ag
   await again.close();
 });
 
+test('log: rounds that keep failing answer sequenced entries with unavailable, and publish them on recovery', async () => {
+  const w = world({ dedup: true });
+  const log = await Log.open(w.options);
+  await log.add(entry('before'));
+  // Every tile write fails, as on a full disk: the entry is sequenced but cannot be published.
+  w.files.faults = (op, key) => (op === 'put' && key.startsWith('tile/') ? 'fail-before' : 'ok');
+  const started = Date.now();
+  await assert.rejects(
+    log.add(entry('stuck')),
+    (e) =>
+      isVouchError(e, 'unavailable') &&
+      /stored at index 1 but the log cannot publish a checkpoint now/.test(e.message) &&
+      e.details['retryAfterSeconds'] === 5,
+  );
+  assert.ok(Date.now() - started < 5_000, 'answered after a few rounds, not left to the client timeout');
+  // Space is back: the log keeps retrying on its own and publishes the stored entry, and the
+  // client's retry gets its index.
+  w.files.faults = () => 'ok';
+  for (let i = 0; i < 100 && checkpointOf(log.head.note).size < 2n; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.equal(checkpointOf(log.head.note).size, 2n, 'published without another add');
+  const retried = await log.add(entry('stuck'));
+  assert.equal(retried.index, 1n);
+  assert.equal(checkpointOf(log.head.note).size, 2n);
+  await log.close();
+});
+
 test('log: tiles that do not reproduce the stored root stop the log from starting', async () => {
   const w = world();
   const log = await Log.open(w.options);

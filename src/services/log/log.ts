@@ -109,6 +109,7 @@ export class Log {
   #sequenced: Uint8Array[] = [];
   #queue: Waiter[] = [];
   #waiting: Waiter[] = []; // sequenced, waiting for a checkpoint that covers them
+  #failingSince: number | undefined; // when the rounds now failing in a row began
   #timer: ReturnType<typeof setTimeout> | undefined;
   #round: Promise<void> | undefined;
   #closed = false;
@@ -226,7 +227,10 @@ export class Log {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#startRound();
-    } else if (this.#timer === undefined && (this.#queue.length > 0 || this.#waiting.length > 0)) {
+    } else if (
+      this.#timer === undefined &&
+      (this.#queue.length > 0 || this.#waiting.length > 0 || this.#failingSince !== undefined)
+    ) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         this.#startRound();
@@ -248,6 +252,7 @@ export class Log {
       if (batch.length > 0) await this.#sequenceBatch(batch);
       await this.#integrateAndCommit();
       this.#failures = 0;
+      this.#failingSince = undefined;
     } catch (error) {
       this.#failures++;
       this.#options.log(
@@ -256,6 +261,17 @@ export class Log {
       // Sequenced entries stay waiting and are integrated by a later round; entries that never
       // got an index are failed so their clients can retry.
       for (const w of batch) if (w.index === undefined) w.reject(asUnavailable(error));
+      // Rounds that keep failing (a full disk, a lost database, a witness quorum out of reach)
+      // would leave sequenced entries' clients without an answer until their own timeouts:
+      // after stuckMs of failures, tell them. The entries
+      // are durable and the first round that succeeds publishes them; a retry is answered from
+      // the log then (deduplicated when the log deduplicates).
+      this.#failingSince ??= Date.now();
+      if (Date.now() - this.#failingSince >= stuckMs) {
+        const stuck = this.#waiting;
+        this.#waiting = [];
+        for (const w of stuck) w.reject(sequencedButStuck(w.index, error));
+      }
       // A lost swap, or sequenced entries already pruned, means another sequencer moved the log:
       // reload (which acknowledges what the new head covers) and go on without backing off.
       if (isVouchError(error, 'conflict') || isVouchError(error, 'not-found')) {
@@ -442,6 +458,19 @@ async function readSequenced(sequence: SequenceStore, start: bigint, count: numb
     out.push(...(await sequence.read(start + BigInt(at), Math.min(maxSequenceBatch, count - at))));
   }
   return out;
+}
+
+/** stuckMs is how long rounds may keep failing before the log answers its sequenced entries' clients. */
+const stuckMs = 2_000;
+
+function sequencedButStuck(index: bigint | undefined, error: unknown): VouchError {
+  const why = isVouchError(error) ? error.message : error instanceof Error ? error.message : String(error);
+  return new VouchError(
+    'unavailable',
+    `the entry is stored at index ${index} but the log cannot publish a checkpoint now (${why}); it will be published when the log recovers: retry for its proof`,
+    { retryAfterSeconds: 5, ...(index === undefined ? {} : { index: index.toString() }) },
+    { cause: error },
+  );
 }
 
 function asUnavailable(error: unknown): unknown {
