@@ -5,12 +5,34 @@
  * the handler's limit, so an oversized upload costs no memory. Errors map to statuses in one
  * table ({@link errorResponse}); an unexpected error becomes a bare 500 and its details go to
  * the server's log, never to the client.
+ *
+ * Load shedding: {@link serve} answers a request 503 with `Retry-After` at once — before its body
+ * is read or its handler runs — when `maxInFlight` requests are already being handled (default
+ * {@link defaultMaxInFlight}), or when its event loop has been busy without a break for longer
+ * than `maxBusyMs` (default {@link defaultMaxBusyMs}). The first bounds a backlog of handlers
+ * waiting on I/O, and the memory their bodies hold (the limit times each handler's body limit).
+ * The second bounds a backlog that never reaches a handler: when the work is synchronous
+ * (parsing, sealing, signing, node:sqlite's commits and their fsync), requests wait in the
+ * kernel's socket buffers, invisible to any count, while the loop never waits for I/O. A timer
+ * every {@link eventLoopTickMs} ms measures how long the loop has been saturated — no idle
+ * moment, or the timer running a whole tick late — and while that exceeds the bound — over at least {@link minBusyTicks} ticks in a row, so that
+ * one long synchronous stretch (a WebAssembly compile, a test blocking its own loop) is not
+ * taken for overload — the requests read are refused; the refusals are cheap, the loop catches
+ * up, and requests are accepted again. So an overloaded server answers quickly instead of queueing without bound.
+ * Handlers with a notion of their own (the log's pending entries, the witness's and the gateway's
+ * requests in flight, the static bytes in flight) push back earlier and more precisely; these are
+ * the bounds every service shares.
+ * LIMIT: the busy bound sees saturation, not the length of the queue: a server kept at full CPU
+ * for more than `maxBusyMs` by a few clients (a closed-loop benchmark) also refuses some of their
+ * requests, though they would have waited little (bench/LOAD.md: a few percent for the witness
+ * at 16 clients). Nothing is prioritised (health checks are refused like the rest).
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { collectBytes } from '../../core/bytes/index.ts';
-import { type ErrorCode, isVouchError, tooLarge } from '../../core/errors.ts';
+import { type ErrorCode, isVouchError, tooLarge, VouchError } from '../../core/errors.ts';
 import { formatTreeSizeBody, treeSizeContentType } from '../../core/tlog/witness-request.ts';
 
 /** HttpRequest is what a handler sees of a request. */
@@ -83,40 +105,142 @@ export function errorResponse(error: unknown, log: (line: string) => void = () =
 export interface RunningServer {
   readonly url: string;
   readonly server: Server;
+  /** inFlight returns how many requests are being handled now (shed ones are not counted). */
+  inFlight(): number;
+  /** shed returns how many requests {@link serve} answered 503 itself (see the module comment). */
+  shed(): number;
   close(): Promise<void>;
 }
 
-/** ServeOptions: where to listen, and where errors are logged. */
+/** defaultMaxInFlight is {@link ServeOptions.maxInFlight}'s default. */
+export const defaultMaxInFlight = 1024;
+
+/** defaultMaxBusyMs is {@link ServeOptions.maxBusyMs}'s default. */
+export const defaultMaxBusyMs = 1000;
+
+/** eventLoopTickMs is how often {@link serve} measures how busy its event loop is. */
+export const eventLoopTickMs = 50;
+
+/** minBusyTicks is how many measurements in a row must find no idle moment before the busy bound applies. */
+export const minBusyTicks = 4;
+
+/** ServeOptions: where to listen, where errors are logged, and how much is handled at once. */
 export interface ServeOptions {
   readonly host: string;
   readonly port: number;
   readonly log?: (line: string) => void;
+  /**
+   * maxInFlight bounds the requests handled at once (default {@link defaultMaxInFlight}); past it
+   * a request is answered 503 with `Retry-After` before its body is read (see the module comment).
+   */
+  readonly maxInFlight?: number;
+  /**
+   * maxBusyMs: while the event loop has gone longer than this without an idle moment, requests
+   * are answered 503 with `Retry-After` (default {@link defaultMaxBusyMs}; 0 turns the check off).
+   */
+  readonly maxBusyMs?: number;
+  /** retryAfterSeconds is the `Retry-After` of those 503s (default 1). */
+  readonly retryAfterSeconds?: number;
 }
 
 /** serve puts `handler` on a `node:http` server listening on `host:port` (port 0 picks a free one). */
 export async function serve(handler: Handler, options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const maxInFlight = options.maxInFlight ?? defaultMaxInFlight;
+  const retryAfterSeconds = options.retryAfterSeconds ?? 1;
+  if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1) {
+    throw new VouchError('invalid-argument', 'maxInFlight must be a positive integer');
+  }
+  if (!Number.isSafeInteger(retryAfterSeconds) || retryAfterSeconds < 0) {
+    throw new VouchError('invalid-argument', 'retryAfterSeconds must be a whole number of seconds');
+  }
+  const maxBusyMs = options.maxBusyMs ?? defaultMaxBusyMs;
+  if (!Number.isFinite(maxBusyMs) || maxBusyMs < 0) {
+    throw new VouchError('invalid-argument', 'maxBusyMs must be 0 or more');
+  }
+  let inFlight = 0;
+  let shed = 0;
+  // busyMs is how long the loop has been saturated, over busyTicks ticks in a row: a tick whose
+  // window holds an idle millisecond and that ran on time resets both; any other adds its window.
+  let busyMs = 0;
+  let busyTicks = 0;
+  let last = performance.now();
+  let mark = performance.eventLoopUtilization();
+  const ticker =
+    maxBusyMs === 0
+      ? undefined
+      : setInterval(() => {
+          const now = performance.now();
+          const window = performance.eventLoopUtilization(mark);
+          mark = performance.eventLoopUtilization();
+          // Idle, and on time: not busy. A tick that ran a whole tick late counts as busy even
+          // with idle moments in its window: an I/O-bound server drowning in sockets lags so.
+          if (window.idle >= 1 && now - last < 2 * eventLoopTickMs) {
+            busyMs = 0;
+            busyTicks = 0;
+          } else {
+            busyMs += now - last;
+            busyTicks++;
+          }
+          last = now;
+        }, eventLoopTickMs);
+  ticker?.unref();
   const server = createServer((req, res) => {
-    void dispatch(handler, req, res, log);
+    const why =
+      inFlight >= maxInFlight
+        ? `${maxInFlight} requests in flight`
+        : maxBusyMs > 0 && busyMs > maxBusyMs && busyTicks >= minBusyTicks
+          ? 'its event loop is overloaded'
+          : undefined;
+    if (why !== undefined) {
+      shed++;
+      refuseBusy(req, res, why, retryAfterSeconds);
+      return;
+    }
+    inFlight++;
+    void dispatch(handler, req, res, log).finally(() => {
+      inFlight--;
+    });
   });
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
+  server.once('close', () => clearInterval(ticker));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => resolve());
+    });
+  } catch (error) {
+    clearInterval(ticker);
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}`,
     server,
+    inFlight: () => inFlight,
+    shed: () => shed,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       }),
   };
+}
+
+// refuseBusy answers 503 with Retry-After without reading the body or calling the handler.
+function refuseBusy(req: IncomingMessage, res: ServerResponse, why: string, retryAfterSeconds: number): void {
+  // As in dispatch: an unread body is discarded, and the connection closed rather than drained.
+  if (!req.complete) res.setHeader('connection', 'close');
+  const body = `the server is busy (${why}); retry shortly\n`;
+  res.writeHead(503, {
+    'content-type': 'text/plain; charset=utf-8',
+    'retry-after': String(retryAfterSeconds),
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
 }
 
 async function dispatch(
@@ -167,6 +291,46 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > limit) throw tooLarge('request body', limit);
   return collectBytes(req as AsyncIterable<Uint8Array>, limit, 'request body');
+}
+
+/** InFlightLimit runs work under a bound on how much runs at once; see {@link createInFlightLimit}. */
+export interface InFlightLimit {
+  /** run starts `work` if a slot is free and frees it when `work` settles; else it rejects with `pushback`. */
+  run<T>(work: () => Promise<T>): Promise<T>;
+  /** inFlight is how much is running now. */
+  readonly inFlight: number;
+}
+
+/**
+ * createInFlightLimit returns a bound of `max` concurrent runs for a handler that has a notion of
+ * its own capacity (the witness's add-checkpoint). Past it, `run` rejects with a `pushback` error
+ * carrying `retryAfterSeconds`, which {@link errorResponse} turns into 503 with `Retry-After`;
+ * `what` names the service in that error's message ("the witness is busy ...").
+ */
+export function createInFlightLimit(max: number, what: string, retryAfterSeconds = 1): InFlightLimit {
+  if (!Number.isSafeInteger(max) || max < 1) {
+    throw new VouchError('invalid-argument', 'an in-flight limit must be a positive integer');
+  }
+  let inFlight = 0;
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    async run<T>(work: () => Promise<T>): Promise<T> {
+      if (inFlight >= max) {
+        throw new VouchError('pushback', `${what} is busy (${max} requests in flight); retry shortly`, {
+          retryAfterSeconds,
+          limit: max,
+        });
+      }
+      inFlight++;
+      try {
+        return await work();
+      } finally {
+        inFlight--;
+      }
+    },
+  };
 }
 
 /** notFound is the plain 404 answer for paths a handler does not serve. */
