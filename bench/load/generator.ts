@@ -170,9 +170,19 @@ export interface OpenLoopOptions {
   readonly onAnswer?: (shot: Shot, answer: Answer) => void;
 }
 
+/** loopbackUrl parses a target URL and refuses anything but loopback: load is only ever sent to this machine. */
+export function loopbackUrl(url: string): URL {
+  const base = new URL(url);
+  const host = base.hostname.replace(/^\[|\]$/g, '');
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host !== '::1' && host !== 'localhost') {
+    throw new Error(`load generator: ${base.host} is not a loopback address; refusing to send load there`);
+  }
+  return base;
+}
+
 /** openLoop offers `ratePerSecond` requests per second for `seconds`; see the module comment. */
 export async function openLoop(options: OpenLoopOptions): Promise<Tally & { readonly elapsedMs: number }> {
-  const base = new URL(options.url);
+  const base = loopbackUrl(options.url);
   const agent = new Agent({
     keepAlive: true,
     maxSockets: options.maxSockets,
@@ -238,7 +248,7 @@ export interface ClosedLoopOptions {
 export async function closedLoop(
   options: ClosedLoopOptions,
 ): Promise<Tally & { readonly rate: number; readonly windowMs: number }> {
-  const base = new URL(options.url);
+  const base = loopbackUrl(options.url);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const tally = newTally();
   const measureFrom = performance.now() + options.warmupSeconds * 1000;
