@@ -8,24 +8,23 @@
  *
  * Load shedding: {@link serve} answers a request 503 with `Retry-After` at once — before its body
  * is read or its handler runs — when `maxInFlight` requests are already being handled (default
- * {@link defaultMaxInFlight}), or when its event loop has been busy without a break for longer
- * than `maxBusyMs` (default {@link defaultMaxBusyMs}). The first bounds a backlog of handlers
- * waiting on I/O, and the memory their bodies hold (the limit times each handler's body limit).
- * The second bounds a backlog that never reaches a handler: when the work is synchronous
- * (parsing, sealing, signing, node:sqlite's commits and their fsync), requests wait in the
- * kernel's socket buffers, invisible to any count, while the loop never waits for I/O. A timer
- * every {@link eventLoopTickMs} ms measures how long the loop has been saturated — no idle
- * moment, or the timer running a whole tick late — and while that exceeds the bound — over at least {@link minBusyTicks} ticks in a row, so that
- * one long synchronous stretch (a WebAssembly compile, a test blocking its own loop) is not
- * taken for overload — the requests read are refused; the refusals are cheap, the loop catches
- * up, and requests are accepted again. So an overloaded server answers quickly instead of queueing without bound.
- * Handlers with a notion of their own (the log's pending entries, the witness's and the gateway's
- * requests in flight, the static bytes in flight) push back earlier and more precisely; these are
- * the bounds every service shares.
- * LIMIT: the busy bound sees saturation, not the length of the queue: a server kept at full CPU
- * for more than `maxBusyMs` by a few clients (a closed-loop benchmark) also refuses some of their
- * requests, though they would have waited little (bench/LOAD.md: a few percent for the witness
- * at 16 clients). Nothing is prioritised (health checks are refused like the rest).
+ * {@link defaultMaxInFlight}), and, when the caller asks for it (every `vouch … serve` does), when
+ * its event loop has been saturated for longer than `maxBusyMs`. The first bounds a backlog of
+ * handlers waiting on I/O (the log's batches) and the memory their bodies hold. The second bounds
+ * a backlog that never reaches a handler: when the process is CPU-bound (parsing HTTP, sealing,
+ * signing, node:sqlite's synchronous commits), requests wait in the kernel's socket buffers,
+ * invisible to any count. A timer every {@link eventLoopTickMs} ms measures how long the loop
+ * has been saturated — no idle moment, or the timer running {@link lagLimitMs} ms late — over
+ * at least {@link minBusyTicks} ticks in a row, so one long synchronous stretch is not taken for
+ * overload; past the bound, the requests read are refused, the refusals are cheap, the loop
+ * catches up, and requests are accepted again. Handlers with a notion of their own (the log's
+ * pending entries, the witness's and the gateway's requests in flight, the static bytes in
+ * flight) push back earlier and more precisely.
+ * LIMIT: the busy bound sees saturation, not the length of the queue: a process kept at full CPU
+ * for over `maxBusyMs` — by a few clients, or by its own start-up work — also refuses requests
+ * that would have waited little. That is why it is off unless the caller asks for it: tests that
+ * share their process with a server leave it off. Nothing is prioritised (health checks are refused like
+ * the rest).
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -113,16 +112,19 @@ export interface RunningServer {
 }
 
 /** defaultMaxInFlight is {@link ServeOptions.maxInFlight}'s default. */
-export const defaultMaxInFlight = 1024;
+export const defaultMaxInFlight = 512;
 
-/** defaultMaxBusyMs is {@link ServeOptions.maxBusyMs}'s default. */
+/** defaultMaxBusyMs is the busy bound every `vouch … serve` uses ({@link ServeOptions.maxBusyMs}). */
 export const defaultMaxBusyMs = 1000;
 
 /** eventLoopTickMs is how often {@link serve} measures how busy its event loop is. */
 export const eventLoopTickMs = 50;
 
-/** minBusyTicks is how many measurements in a row must find no idle moment before the busy bound applies. */
+/** minBusyTicks is how many measurements in a row must find the loop saturated before the busy bound applies. */
 export const minBusyTicks = 4;
+
+/** lagLimitMs is how late a measurement must run to count as saturated despite idle moments. */
+export const lagLimitMs = 250;
 
 /** ServeOptions: where to listen, where errors are logged, and how much is handled at once. */
 export interface ServeOptions {
@@ -135,8 +137,9 @@ export interface ServeOptions {
    */
   readonly maxInFlight?: number;
   /**
-   * maxBusyMs: while the event loop has gone longer than this without an idle moment, requests
-   * are answered 503 with `Retry-After` (default {@link defaultMaxBusyMs}; 0 turns the check off).
+   * maxBusyMs: while the event loop has been saturated for longer than this, requests are
+   * answered 503 with `Retry-After`. 0, the default, turns the check off; every `vouch … serve`
+   * passes {@link defaultMaxBusyMs}.
    */
   readonly maxBusyMs?: number;
   /** retryAfterSeconds is the `Retry-After` of those 503s (default 1). */
@@ -154,7 +157,7 @@ export async function serve(handler: Handler, options: ServeOptions): Promise<Ru
   if (!Number.isSafeInteger(retryAfterSeconds) || retryAfterSeconds < 0) {
     throw new VouchError('invalid-argument', 'retryAfterSeconds must be a whole number of seconds');
   }
-  const maxBusyMs = options.maxBusyMs ?? defaultMaxBusyMs;
+  const maxBusyMs = options.maxBusyMs ?? 0;
   if (!Number.isFinite(maxBusyMs) || maxBusyMs < 0) {
     throw new VouchError('invalid-argument', 'maxBusyMs must be 0 or more');
   }
@@ -173,9 +176,11 @@ export async function serve(handler: Handler, options: ServeOptions): Promise<Ru
           const now = performance.now();
           const window = performance.eventLoopUtilization(mark);
           mark = performance.eventLoopUtilization();
-          // Idle, and on time: not busy. A tick that ran a whole tick late counts as busy even
+          // Idle, and roughly on time: not busy. A tick that ran far late counts as busy even
           // with idle moments in its window: an I/O-bound server drowning in sockets lags so.
-          if (window.idle >= 1 && now - last < 2 * eventLoopTickMs) {
+          // (A process merely short of CPU on a shared machine runs a little late too: only
+          // lagLimitMs and more counts.)
+          if (window.idle >= 1 && now - last - eventLoopTickMs < lagLimitMs) {
             busyMs = 0;
             busyTicks = 0;
           } else {

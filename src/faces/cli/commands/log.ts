@@ -19,7 +19,7 @@ import {
   readLogPolicy,
 } from '../../../services/log/folder.ts';
 import { writeFileDurable } from '../../../storage/fs/durable.ts';
-import { serve } from '../../http/http.ts';
+import { defaultMaxBusyMs, serve } from '../../http/http.ts';
 import { createLogHandler } from '../../http/log.ts';
 import { parseCommandLine, parseListen, quote, required } from '../args.ts';
 import {
@@ -133,6 +133,7 @@ async function serveLog(args: readonly string[], io: CliIo): Promise<number> {
     host,
     port,
     log: logLine,
+    maxBusyMs: defaultMaxBusyMs,
   });
   logLine(`serving log ${config.origin} at ${server.url}/`);
   await untilStopped();

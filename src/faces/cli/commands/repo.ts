@@ -29,7 +29,7 @@ import {
   stageRules,
 } from '../../../services/repo/index.ts';
 import { stageRulesBuild } from '../../../services/repo/stage.ts';
-import { serve } from '../../http/http.ts';
+import { defaultMaxBusyMs, serve } from '../../http/http.ts';
 import { createStaticHandler } from '../../http/static.ts';
 import { parseCommandLine, parseListen, quote, repeated, required } from '../args.ts';
 import type { CliIo, Command } from '../io.ts';
@@ -397,7 +397,12 @@ async function serveRepository(args: readonly string[], io: CliIo): Promise<numb
   await readConfig(paths); // refuse a folder that is not a repository before listening
   const root = paths.public;
   const logLine = jsonLogger(io);
-  const server = await serve(createStaticHandler({ root }), { host, port, log: logLine });
+  const server = await serve(createStaticHandler({ root }), {
+    host,
+    port,
+    log: logLine,
+    maxBusyMs: defaultMaxBusyMs,
+  });
   logLine(`serving repository ${dir} at ${server.url}/`);
   await untilStopped();
   logLine('shutting down');

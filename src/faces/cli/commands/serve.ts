@@ -38,6 +38,7 @@ import {
 } from '../../../services/witness/folder.ts';
 import { createDashboardHandler } from '../../http/dashboard.ts';
 import {
+  defaultMaxBusyMs,
   errorResponse,
   type Handler,
   type HttpResponse,
@@ -253,7 +254,12 @@ export async function startServe(config: ServeConfig, options: StartServeOptions
       return stopping ? { ...response, headers: { ...response.headers, connection: 'close' } } : response;
     };
 
-    server = await serve(instrumented, { host: config.listen.host, port: config.listen.port, log: logLine });
+    server = await serve(instrumented, {
+      host: config.listen.host,
+      port: config.listen.port,
+      log: logLine,
+      maxBusyMs: defaultMaxBusyMs,
+    });
   } catch (error) {
     await closeOpened();
     throw error;

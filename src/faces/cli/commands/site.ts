@@ -22,7 +22,7 @@ import { Gateway } from '../../../services/site/ingest.ts';
 import { initSite, openSite } from '../../../services/site/site.ts';
 import { mkdirDurable } from '../../../storage/fs/durable.ts';
 import { writeKeyFile } from '../../../storage/fs/key-file.ts';
-import { serve } from '../../http/http.ts';
+import { defaultMaxBusyMs, serve } from '../../http/http.ts';
 import { createSiteHandler } from '../../http/site.ts';
 import { parseCommandLine, parseListen, quote, repeated, required } from '../args.ts';
 import {
@@ -252,7 +252,12 @@ async function serveSite(args: readonly string[], io: CliIo): Promise<number> {
       port = Number(values.port);
     }
     const gateway = new Gateway(site);
-    server = await serve(createSiteHandler({ gateway, log: logLine }), { host, port, log: logLine });
+    server = await serve(createSiteHandler({ gateway, log: logLine }), {
+      host,
+      port,
+      log: logLine,
+      maxBusyMs: defaultMaxBusyMs,
+    });
   } catch (error) {
     await site.close();
     throw error;

@@ -16,7 +16,7 @@ import {
   readWitnessFolderConfig,
   WitnessService,
 } from '../../../services/witness/folder.ts';
-import { serve } from '../../http/http.ts';
+import { defaultMaxBusyMs, serve } from '../../http/http.ts';
 import { createWitnessHandler } from '../../http/witness.ts';
 import { parseCommandLine, parseListen, quote, repeated, required } from '../args.ts';
 import { type CliIo, type Command, exitCodes, jsonLogger, runSubcommand, untilStopped } from '../io.ts';
@@ -103,6 +103,7 @@ async function serveWitness(args: readonly string[], io: CliIo): Promise<number>
       host,
       port,
       log: logLine,
+      maxBusyMs: defaultMaxBusyMs,
     });
   } catch (error) {
     await service.close();
