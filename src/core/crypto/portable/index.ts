@@ -21,6 +21,16 @@ import { ed25519PublicKeyLength, verifyEd25519 } from './ed25519.ts';
 import { sha256 } from './sha2.ts';
 
 export { assertKeyName, isValidKeyName, maxKeyNameLength } from '../key-name.ts';
+
+// The types are the Node build's own: type-only exports are erased when the browser build strips
+// types, so nothing of ../keys.ts, ../aead.ts or ../keyfile.ts is loaded.
+import type { SealItem } from '../aead.ts';
+import type { KeyFileInfo, OpenedKeyFile, ScryptParams, SealOptions } from '../keyfile.ts';
+import type { KeyType, PrivateKeyMaterial, Signer, Verifier } from '../keys.ts';
+
+export type { SealItem } from '../aead.ts';
+export type { KeyFileInfo, OpenedKeyFile, ScryptParams, SealOptions } from '../keyfile.ts';
+export type { KeyType, PrivateKeyMaterial, Signer, Verifier } from '../keys.ts';
 export { sha256, sha512 } from './sha2.ts';
 
 function notInBrowser(what: string): VouchError {
@@ -32,40 +42,12 @@ function notInBrowser(what: string): VouchError {
 
 // --- keys (../keys.ts) ---
 
-/** KeyType names a signature algorithm as Vouch spells it on the command line and in key files. */
-export type KeyType = 'ed25519' | 'ecdsa-p256' | 'ml-dsa-44';
-
 /** keyTypes lists every {@link KeyType}; in the browser build only 'ed25519' verifies. */
 export const keyTypes: readonly KeyType[] = Object.freeze(['ed25519', 'ecdsa-p256', 'ml-dsa-44']);
 
 /** isKeyType reports whether a string names a supported key type. */
 export function isKeyType(value: string): value is KeyType {
   return (keyTypes as readonly string[]).includes(value);
-}
-
-/** Signer produces signatures with a private key it may never reveal; the browser build makes none. */
-export interface Signer {
-  readonly name: string;
-  readonly keyType: KeyType;
-  readonly publicKey: Uint8Array;
-  readonly keyId: string;
-  /** sign returns the signature of `message`; it rejects if the key is unavailable. */
-  sign(message: Uint8Array): Promise<Uint8Array>;
-}
-
-/** Verifier checks signatures for one public key; `verify` never throws on a bad signature. */
-export interface Verifier {
-  readonly keyType: KeyType;
-  readonly publicKey: Uint8Array;
-  readonly keyId: string;
-  verify(message: Uint8Array, signature: Uint8Array): boolean;
-}
-
-/** PrivateKeyMaterial is a private key as PKCS #8 DER together with its public key. Secret. */
-export interface PrivateKeyMaterial {
-  readonly keyType: KeyType;
-  readonly pkcs8: Uint8Array;
-  readonly publicKey: Uint8Array;
 }
 
 // SEQUENCE { SEQUENCE { OID 1.3.101.112 (id-Ed25519) }, BIT STRING (0 unused bits, 32 bytes) }
@@ -208,12 +190,6 @@ export class AeadKey {
   }
 }
 
-/** SealItem is one value for {@link sealMany}. */
-export interface SealItem {
-  readonly plaintext: Uint8Array;
-  readonly aad: Uint8Array | readonly Uint8Array[];
-}
-
 /** importAeadKey throws `invalid-argument`: AEAD is not available in the browser build. */
 export function importAeadKey(_bytes: Uint8Array): AeadKey {
   throw notInBrowser('importAeadKey');
@@ -257,13 +233,6 @@ export const keyFileMagic = 'vouch-key-file v1';
 /** maxKeyFileSize bounds a key file in bytes. */
 export const maxKeyFileSize = 64 * 1024;
 
-/** ScryptParams is the scrypt cost of an encrypted key file: N = 2^log2N, block size r, parallelism p. */
-export interface ScryptParams {
-  readonly log2N: number;
-  readonly r: number;
-  readonly p: number;
-}
-
 /** defaultScryptParams is the key file default: N = 2^17, r = 8, p = 1. */
 export const defaultScryptParams: ScryptParams = Object.freeze({ log2N: 17, r: 8, p: 1 });
 
@@ -275,25 +244,6 @@ export const scryptLimits = Object.freeze({
   maxP: 16,
   maxWork: 256 * 1024 * 1024,
 });
-
-/** KeyFileInfo is what a key file says about itself without being decrypted. */
-export interface KeyFileInfo {
-  readonly name: string;
-  readonly keyType: KeyType;
-  readonly publicKey: Uint8Array;
-  readonly scrypt: ScryptParams | undefined;
-}
-
-/** OpenedKeyFile is a key file's name and its private key. The material is secret. */
-export interface OpenedKeyFile {
-  readonly name: string;
-  readonly material: PrivateKeyMaterial;
-}
-
-/** SealOptions tunes sealKeyFile. */
-export interface SealOptions {
-  readonly scrypt?: ScryptParams;
-}
 
 /** sealKeyFile rejects with `invalid-argument`: key files are not available in the browser build. */
 export async function sealKeyFile(
