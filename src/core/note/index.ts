@@ -20,6 +20,7 @@ export {
   toCosignatureV1Key,
   type VerifierKey,
   verifierKeyOf,
+  verifierOfVkey,
 } from './keys.ts';
 export {
   addSignatures,

@@ -33,6 +33,7 @@ import {
   type PrivateKeyMaterial,
   publicKeySpki,
   sha256,
+  type Verifier,
 } from '../crypto/index.ts';
 import { isVouchError, tooLarge, VouchError } from '../errors.ts';
 
@@ -119,6 +120,15 @@ export function parseVerifierKey(vkey: string): VerifierKey {
     throw badKey('verifier key ID does not match its name and public key');
   }
   return Object.freeze({ name, keyId, type, publicKey });
+}
+
+/**
+ * verifierOfVkey returns the core/crypto verifier of a vkey's public key, for signatures outside
+ * signed notes (DSSE envelopes, approvals, reports); it throws as {@link parseVerifierKey} does.
+ */
+export function verifierOfVkey(vkey: string): Verifier {
+  const key = parseVerifierKey(vkey);
+  return createVerifier(keyTypeOfSignatureType(key.type), key.publicKey);
 }
 
 /**

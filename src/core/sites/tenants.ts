@@ -32,10 +32,10 @@
  * This module does not store or log records, and does not move data.
  */
 
-import { createVerifier, type Verifier } from '../crypto/index.ts';
+import type { Verifier } from '../crypto/index.ts';
 import { tooLarge, VouchError } from '../errors.ts';
 import { isJsonArray, type JsonValue } from '../json/index.ts';
-import { keyTypeOfSignatureType, parseVerifierKey, signatureTypes } from '../note/index.ts';
+import { parseVerifierKey, signatureTypes, verifierOfVkey } from '../note/index.ts';
 import { type CountryCode, countryCodeProblem } from './countries.ts';
 import {
   type CanonicalRecord,
@@ -129,8 +129,7 @@ export function approvalVerifier(tenant: TenantRecord): Verifier {
   if (tenant.approvalKey === undefined) {
     throw new VouchError('not-found', `tenant ${tenant.id} has no approval key`, { field: 'approvalKey' });
   }
-  const key = parseVerifierKey(tenant.approvalKey);
-  return createVerifier(keyTypeOfSignatureType(key.type), key.publicKey);
+  return verifierOfVkey(tenant.approvalKey);
 }
 
 /** NewTenantInput is what onboarding knows about a customer; the site comes from the registry. */

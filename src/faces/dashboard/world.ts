@@ -17,11 +17,11 @@ import { parseStatement, type Statement } from '../../core/attest/statement.ts';
 import { parseRebuildAttestation } from '../../core/build/attestation.ts';
 import { parseProvenance } from '../../core/build/provenance.ts';
 import { formatHex, parseBase64, toBytes, toText } from '../../core/bytes/index.ts';
-import { createVerifier, sha256 } from '../../core/crypto/index.ts';
+import { sha256 } from '../../core/crypto/index.ts';
 import { isVouchError, VouchError } from '../../core/errors.ts';
 import { formatCanonicalJson } from '../../core/json/canonical.ts';
 import { leafHash } from '../../core/merkle/index.ts';
-import { keyTypeOfSignatureType, parseVerifierKey } from '../../core/note/keys.ts';
+import { parseVerifierKey, verifierOfVkey } from '../../core/note/keys.ts';
 import { evaluateReleaseEvidence, type ReleaseVerdict } from '../../core/release/evidence.ts';
 import { checkLoggedEntry } from '../../core/release/logged.ts';
 import { parseReleasePolicy, type ReleasePolicy } from '../../core/release/policy.ts';
@@ -622,7 +622,7 @@ export async function openSiteRegistry(
       ),
     };
   }
-  const verifier = noteKeyVerifier(vkey);
+  const verifier = verifierOfVkey(vkey);
   const opened = openRegistry(bytes, [verifier], { minVersion: 0 });
   return {
     registry: opened.registry,
@@ -687,7 +687,7 @@ export async function openReport(
     );
   } else {
     try {
-      const verified = verifyEnvelope(envelope, [noteKeyVerifier(auditorVkey)], 1);
+      const verified = verifyEnvelope(envelope, [verifierOfVkey(auditorVkey)], 1);
       payload = verified.payload;
       signature = passed(`signed by ${parseVerifierKey(auditorVkey).name}`);
     } catch (error) {
@@ -705,12 +705,6 @@ export async function openReport(
     findings: Array.isArray(p['findings']) ? (p['findings'] as ReportView['findings']) : [],
     logs: Array.isArray(p['logs']) ? (p['logs'] as ReportView['logs']) : [],
   };
-}
-
-/** noteKeyVerifier turns a signed-note vkey into a core verifier (DSSE key id: core's SPKI hash). */
-export function noteKeyVerifier(vkey: string) {
-  const key = parseVerifierKey(vkey);
-  return createVerifier(keyTypeOfSignatureType(key.type), key.publicKey);
 }
 
 /**

@@ -30,19 +30,13 @@ import {
   type AeadKey,
   aeadKeyLength,
   createSigner,
-  createVerifier,
   generateDataKey,
   generateKey,
   importAeadKey,
   type Verifier,
 } from '../../core/crypto/index.ts';
 import { VouchError } from '../../core/errors.ts';
-import {
-  formatVerifierKey,
-  keyTypeOfSignatureType,
-  parseVerifierKey,
-  signatureTypes,
-} from '../../core/note/index.ts';
+import { formatVerifierKey, signatureTypes, verifierOfVkey } from '../../core/note/index.ts';
 import {
   approvalKeyProblem,
   decideTenantSite,
@@ -542,10 +536,7 @@ export function openSite(dir: string, options: OpenSiteOptions = {}): Promise<Si
 
 /** registryVerifiers turns the configuration's vkeys into DSSE verifiers; a bad vkey is `bad-key`. */
 export function registryVerifiers(vkeys: readonly string[]): Verifier[] {
-  return vkeys.map((vkey) => {
-    const key = parseVerifierKey(vkey);
-    return createVerifier(keyTypeOfSignatureType(key.type), key.publicKey);
-  });
+  return vkeys.map(verifierOfVkey);
 }
 
 async function readKek(path: string): Promise<AeadKey> {
